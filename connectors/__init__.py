@@ -1,0 +1,1 @@
+"""Adapters to source systems (monopoly, marketing, logistics), each a plugin."""

@@ -1,0 +1,193 @@
+"""The application factory: configuration, plugins, extensions and views, bound to one app."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from portal import config as config_mod
+from portal import metrics
+from portal.aggregator import Aggregator
+from portal.auth import AuthBackend, Principal
+from portal.cache import FragmentCache
+from portal.db import Database
+from portal.layout import PostLayout, load_layouts
+from portal.plugins import PluginManager
+from portal.portlet import Portlet
+from portal.sessions import RedisSessionStore, ServerSessionInterface, SqlSessionStore
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+@dataclass
+class PortalState:
+    """Everything the portal keeps per app, in ``app.extensions["portal"]``."""
+
+    settings: dict[str, Any]
+    origin: dict[str, str]
+    db: Database
+    plugins: PluginManager
+    cache: FragmentCache
+    aggregator: Aggregator
+    portlets: dict[str, Portlet] = field(default_factory=dict)
+    portlet_plugin: dict[str, str] = field(default_factory=dict)
+    auth_backends: dict[str, AuthBackend] = field(default_factory=dict)
+    layouts: dict[str, PostLayout] = field(default_factory=dict)
+    translation_dirs: list[str] = field(default_factory=list)
+    migration_dirs: list[str] = field(default_factory=list)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a portal app. *config* overrides every other layer (used by tests).
+
+    Besides declared settings, *config* may hold Flask's own keys (``TESTING``...) and
+    ``PLUGINS``: extra plugin objects to register, as ``(name, plugin)`` pairs.
+    """
+    overrides = dict(config or {})
+    settings, origin = config_mod.load(overrides)
+    app = Flask("portal", root_path=str(HERE), instance_path=str(Path.cwd() / "instance"))
+    app.config.update(
+        SECRET_KEY=settings["SECRET_KEY"],
+        MAX_CONTENT_LENGTH=settings["MAX_CONTENT_LENGTH"],
+        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+        PORTAL=settings,
+    )
+    app.config.update({k: v for k, v in overrides.items()
+                       if k not in config_mod.SETTINGS_BY_KEY and k != "PLUGINS"})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db = Database(settings["DATABASE_URL"])
+    db.init_app(app)
+    cache = FragmentCache()
+    cache.init_app(app, settings)
+    pm = PluginManager()
+    state = PortalState(settings=settings, origin=origin, db=db, plugins=pm, cache=cache,
+                        aggregator=Aggregator(cache, settings))
+    app.extensions["portal"] = state
+
+    pm.load_entry_points(disabled=settings["DISABLED_PLUGINS"])
+    for name, plugin in overrides.get("PLUGINS", ()):
+        pm.register(plugin, name)
+    from portal import corehooks  # the core's own fallbacks, registered like any plugin
+
+    pm.register(corehooks, "portal.core")
+    pm.check()
+    _register_portlets(app, state)
+    _register_auth_backends(app, state)
+    _register_extensions(app, state)
+
+    from portal.views import register_views
+
+    register_views(app)
+    for _name, bp in pm.collect_flat("portal_blueprints", app=app):
+        app.register_blueprint(bp)
+    state.layouts = load_layouts(settings["LAYOUTS_DIR"])
+    _install_request_hooks(app)
+    pm.collect("portal_startup", app=app)
+    return app
+
+
+def _register_portlets(app: Flask, state: PortalState) -> None:
+    for plugin_name, portlet in state.plugins.collect_flat("portal_portlets"):
+        if not isinstance(portlet, Portlet):
+            log.error("plugin %s returned %r, not a Portlet; ignored", plugin_name, portlet)
+            continue
+        if portlet.id in state.portlets:
+            log.error("portlet id %s of plugin %s is taken by %s; ignored", portlet.id,
+                      plugin_name, state.portlet_plugin[portlet.id])
+            continue
+        state.portlets[portlet.id] = portlet
+        state.portlet_plugin[portlet.id] = plugin_name
+        if portlet.blueprint is not None:
+            app.register_blueprint(portlet.blueprint, url_prefix=f"/p/{portlet.id}")
+    for _name, folder in state.plugins.collect("portal_translations"):
+        state.translation_dirs.append(str(folder))
+    for _name, folder in state.plugins.collect("portal_migrations"):
+        state.migration_dirs.append(str(folder))
+
+
+def _register_auth_backends(app: Flask, state: PortalState) -> None:
+    for plugin_name, backend in state.plugins.collect_flat("portal_auth_backends", app=app):
+        if backend.name in state.auth_backends:
+            log.error("auth backend %s of plugin %s is a duplicate; ignored", backend.name,
+                      plugin_name)
+            continue
+        state.auth_backends[backend.name] = backend
+
+
+def _locale() -> str:
+    settings = config_mod_settings()
+    wanted = session.get("locale")
+    if wanted in settings["LOCALES"]:
+        return str(wanted)
+    return str(settings["DEFAULT_LOCALE"])
+
+
+def config_mod_settings() -> dict[str, Any]:
+    from flask import current_app
+
+    return current_app.extensions["portal"].settings  # type: ignore[no-any-return]
+
+
+def _register_extensions(app: Flask, state: PortalState) -> None:
+    dirs = [str(HERE / "translations"), *state.translation_dirs]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    app.config["BABEL_DEFAULT_LOCALE"] = state.settings["DEFAULT_LOCALE"]
+    Babel(app, locale_selector=_locale)
+    CSRFProtect(app)
+    if state.settings["REDIS_URL"]:
+        store: Any = RedisSessionStore(state.settings["REDIS_URL"])
+    else:
+        store = SqlSessionStore(state.db)
+    app.session_interface = ServerSessionInterface(
+        store, state.settings["SESSION_IDLE_TIMEOUT"], state.settings["SESSION_ABSOLUTE_TIMEOUT"]
+    )
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _load_principal() -> None:
+        g.request_started = time.perf_counter()
+        data = session.get("principal")
+        g.principal = Principal.from_dict(data) if data else None
+
+    @app.context_processor
+    def _template_vars() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        principal = g.get("principal")
+        values: dict[str, Any] = {"principal": principal,
+                                  "current_locale_tag": str(get_locale() or "zh_CN")}
+        pm = app.extensions["portal"].plugins
+        for _name, extra in pm.call_safely(
+                "portal_template_vars",
+                lambda name, exc: log.error("plugin %s: template vars failed: %s", name, exc),
+                principal=principal):
+            values.update(extra)
+        return values
+
+    @app.after_request
+    def _observe(response: Any) -> Any:
+        started = g.get("request_started")
+        if started is not None:
+            metrics.REQUEST_SECONDS.labels(
+                request.endpoint or "none", request.method, str(response.status_code)
+            ).observe(time.perf_counter() - started)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

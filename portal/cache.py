@@ -1,0 +1,139 @@
+"""Portlet fragment cache: flask-caching underneath, keys that invalidate by version bumps.
+
+A fragment's key holds the portlet id, the value it varies by (user, post or org id), a hash of
+its preferences, the language and two version counters: one for the whole portlet and one for
+its scope. Domain events bump a counter (``invalidate``), so a change refreshes exactly the
+windows it affects and nothing needs to be deleted or scanned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask_caching import Cache
+
+from portal.auth import Principal
+from portal.portlet import Portlet, Variance
+
+KEY_PREFIX = "portal:"
+
+
+def cache_config(settings: Mapping[str, Any]) -> dict[str, Any]:
+    kind = settings["CACHE_TYPE"]
+    if kind == "auto":
+        kind = "redis" if settings["REDIS_URL"] else "simple"
+    if kind == "redis":
+        if not settings["REDIS_URL"]:
+            raise ValueError("CACHE_TYPE is redis but REDIS_URL is empty")
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": settings["REDIS_URL"],
+            "CACHE_KEY_PREFIX": KEY_PREFIX,
+            "CACHE_DEFAULT_TIMEOUT": 300,
+        }
+    if kind == "null":
+        return {"CACHE_TYPE": "NullCache"}
+    if kind == "simple":
+        return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 20000,
+                "CACHE_DEFAULT_TIMEOUT": 300}
+    raise ValueError(f"CACHE_TYPE: unknown cache type {kind!r}")
+
+
+def scope_value(portlet: Portlet, principal: Principal) -> str:
+    vary = portlet.cache.vary
+    if vary is Variance.USER:
+        return f"u{principal.person_id}"
+    if vary is Variance.POST:
+        return "p" + "+".join(sorted(principal.posts))
+    if vary is Variance.ORG:
+        return f"o{principal.org_unit_id}"
+    return "all"
+
+
+def _version_key(portlet_id: str, scope: str | None = None) -> str:
+    return f"v:{portlet_id}" if scope is None else f"v:{portlet_id}:{scope}"
+
+
+@dataclass(frozen=True)
+class FragmentKey:
+    key: str
+    etag: str
+
+
+class FragmentCache:
+    def __init__(self) -> None:
+        self.cache = Cache()
+        self.enabled = True
+        self.shared = False
+
+    def init_app(self, app: Flask, settings: Mapping[str, Any]) -> None:
+        config = cache_config(settings)
+        self.cache.init_app(app, config=config)
+        self.shared = config["CACHE_TYPE"] == "RedisCache"
+        self.enabled = bool(settings["PORTLET_CACHE"]) and settings["CACHE_TYPE"] != "null"
+
+    def keys_for(
+        self,
+        windows: Sequence[tuple[Portlet, str, Mapping[str, Any]]],
+        principal: Principal,
+        locale: str,
+    ) -> list[FragmentKey | None]:
+        """Cache keys for ``(portlet, mode, preferences)`` windows; ``None`` where uncacheable.
+
+        The version counters of all windows are read in one round trip.
+        """
+        scopes = [scope_value(p, principal) for p, _m, _prefs in windows]
+        vkeys: list[str] = []
+        for (portlet, _mode, _prefs), scope in zip(windows, scopes, strict=True):
+            vkeys += [_version_key(portlet.id), _version_key(portlet.id, scope)]
+        versions = self.cache.get_many(*vkeys) if vkeys and self.enabled else []
+        out: list[FragmentKey | None] = []
+        for i, ((portlet, mode, prefs), scope) in enumerate(zip(windows, scopes, strict=True)):
+            if not self.enabled or portlet.cache.ttl <= 0:
+                out.append(None)
+                continue
+            gv, sv = versions[2 * i] or 0, versions[2 * i + 1] or 0
+            prefs_hash = hashlib.blake2s(
+                json.dumps(prefs, sort_keys=True, default=str).encode(), digest_size=6
+            ).hexdigest()
+            key = f"f:{portlet.id}:{scope}:{mode}:{locale}:{prefs_hash}:{gv}.{sv}"
+            etag = hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
+            out.append(FragmentKey(key, etag))
+        return out
+
+    def get_many(self, keys: Sequence[FragmentKey | None]) -> list[str | None]:
+        wanted = [k.key for k in keys if k is not None]
+        found = iter(self.cache.get_many(*wanted) if wanted else [])
+        return [next(found) if k is not None else None for k in keys]
+
+    def set(self, key: FragmentKey, html: str, ttl: int) -> None:
+        self.cache.set(key.key, html, timeout=ttl)
+
+    def invalidate(self, portlet_id: str, *, user: int | None = None, post: str | None = None,
+                   org: int | None = None) -> None:
+        """Make cached fragments of *portlet_id* stale: all of them, or one user's/post's/org's."""
+        if user is not None:
+            scope: str | None = f"u{user}"
+        elif post is not None:
+            scope = f"p{post}"
+        elif org is not None:
+            scope = f"o{org}"
+        else:
+            scope = None
+        key = _version_key(portlet_id, scope)
+        if self.shared:
+            # INCR: atomic across web nodes, and the counter never expires.
+            self.cache.inc(key)
+        else:
+            # The in-process cache is this process's whole world; never let a counter expire,
+            # or a stale fragment stored under an older count could come back.
+            self.cache.set(key, (self.cache.get(key) or 0) + 1, timeout=0)
+
+    def ping(self) -> bool:
+        self.cache.set("healthz", "ok", timeout=10)
+        return bool(self.cache.get("healthz") == "ok")

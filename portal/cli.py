@@ -1,0 +1,190 @@
+"""The ``portal`` command: configuration, plugins, database, demo data, scaffolding, serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from portal.config import SETTINGS, ConfigError, masked
+
+
+def _create_app() -> Any:
+    from portal.app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+cli = FlaskGroup(create_app=_create_app, add_default_commands=True, load_dotenv=False,
+                 help="个人工作平台 — the portal's command line.")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def config_cmd(as_json: bool) -> None:
+    """List every setting with its current value (secrets masked) and where it came from."""
+    state = current_app.extensions["portal"]
+    rows = [{"key": s.key, "value": masked(s.key, state.settings[s.key]),
+             "type": s.type.__name__, "from": state.origin[s.key], "help": s.help}
+            for s in SETTINGS]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"PORTAL_{r['key']} = {r['value']!r}  [{r['type']}, {r['from']}]")
+        click.echo(f"    {r['help']}")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def plugins_cmd(as_json: bool) -> None:
+    """List plugins: name, version, hooks and state (active, disabled, broken)."""
+    listing = current_app.extensions["portal"].plugins.listing()
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in listing], ensure_ascii=False, indent=2))
+        return
+    for p in listing:
+        click.echo(f"{p.name:<20} {p.version or '-':<10} {p.state:<9} {', '.join(p.hooks)}")
+        if p.error:
+            click.echo(f"{'':<20} error: {p.error}")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations of the core and of every plugin)."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from portal.migrate import upgrade
+
+    upgrade(current_app)
+    click.echo("database is up to date")
+
+
+@cli.command("demo-data")
+@click.option("--seed", default=2026, show_default=True, help="Same seed, same data.")
+@click.option("--customers", default=20000, show_default=True, help="How many retailers.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when people already exist.")
+@with_appcontext
+def demo_data(seed: int, customers: int, if_empty: bool) -> None:
+    """Generate the Jiaxing-like demo organisation, staff, customers and notices."""
+    from portal.demo import generate
+
+    if customers < 10:
+        raise click.BadParameter("at least 10 customers", param_hint="--customers")
+    summary = generate.run(current_app, seed=seed, customers=customers, if_empty=if_empty)
+    click.echo(summary)
+
+
+@cli.command("staff-report")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def staff_report(limit: int) -> None:
+    """Customers whose three staff break the rule; exit code 1 when there are any."""
+    from portal.db import db_session
+    from portal.staff import three_staff_report
+
+    problems = three_staff_report(db_session())
+    for p in problems[:limit]:
+        click.echo(f"{p.license_no}  {p.name}  {p.role}: {p.problem}")
+    click.echo(f"{len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
+@cli.command("set-password")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def set_password(username: str, password: str) -> None:
+    """Set a local-directory password."""
+    from sqlalchemy import select
+
+    from portal.db import db_session
+    from portal.models import Person
+    from portal.passwords import hash_password
+
+    s = db_session()
+    person = s.scalars(select(Person).where(Person.username == username)).first()
+    if person is None:
+        raise click.ClickException(f"no such user: {username}")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    person.password_hash = hash_password(password)
+    s.commit()
+    click.echo(f"password of {username} changed")
+
+
+@cli.command("new-portlet")
+@click.argument("name")
+@click.option("--dir", "target", default=".", show_default=True, type=click.Path(),
+              help="Where to create the package folder.")
+def new_portlet(name: str, target: str) -> None:
+    """Scaffold a portlet plugin distribution NAME with its test."""
+    from portal.scaffold import ScaffoldError, scaffold
+
+    try:
+        path = scaffold(name, Path(target))
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {path}; install it with: pip install -e {path}")
+
+
+@cli.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
+              show_default="5000 or $PORT")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes (default: 2 × cores with Redis, 1 without).")
+@click.option("--threads", type=int, default=8, show_default=True)
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(host: str, port: int, workers: int | None, threads: int,
+          gunicorn_args: tuple[str, ...]) -> None:
+    """Run the portal under gunicorn (gthread workers)."""
+    import tempfile
+
+    from portal.config import load
+
+    settings, _origin = load()
+    if workers is None:
+        # Without Redis the cache and breakers live in the process: keep one process (with
+        # threads) so that invalidations reach every request.
+        workers = 2 * (os.cpu_count() or 1) if settings["REDIS_URL"] else 1
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-prom-"))
+    args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--access-logfile", "-",
+            "--timeout", "60", "--graceful-timeout", "20", *gunicorn_args, "portal.wsgi:app"]
+    click.echo(" ".join(args))
+    os.execvp(args[0], args)
+
+
+def _add_plugin_commands() -> None:
+    """Plugins may add commands (``portal_cli``); loading a plugin has no side effects."""
+    from portal.plugins import PluginManager
+
+    pm = PluginManager()
+    try:
+        pm.load_entry_points(disabled=os.environ.get("PORTAL_DISABLED_PLUGINS", "").split(","))
+    except Exception as exc:  # never let a plugin break the command line itself
+        click.echo(f"warning: plugins not loaded: {exc}", err=True)
+        return
+    pm.collect("portal_cli", cli=cli)
+
+
+def main() -> None:
+    _add_plugin_commands()
+    cli.main(prog_name="portal")

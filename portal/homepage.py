@@ -1,0 +1,72 @@
+"""Which pages a user has and what each window needs to render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.aggregator import WindowRequest
+from portal.auth import Principal
+from portal.layout import PageSpec, WindowSpec, apply_user_diff, default_page
+from portal.models import UserLayout
+from portal.portlet import Mode, Portlet, WindowState
+
+
+def user_pages(session: Session, principal: Principal) -> list[PageSpec]:
+    """The post pages of every post the user holds, each with the user's diff applied."""
+    state = current_app.extensions["portal"]
+    pages: list[PageSpec] = []
+    for post in principal.posts or ("staff",):
+        layout = state.layouts.get(post)
+        if layout is not None and layout.pages:
+            pages.extend(layout.pages)
+        else:
+            pages.append(default_page(post, state.portlets, principal))
+    seen: set[str] = set()
+    pages = [p for p in pages if not (p.key in seen or seen.add(p.key))]  # type: ignore[func-returns-value]
+    diffs = dict(session.execute(
+        select(UserLayout.page_key, UserLayout.diff).where(
+            UserLayout.person_id == principal.person_id)
+    ).tuples().all())
+    return [apply_user_diff(p, diffs.get(p.key)) for p in pages]
+
+
+def window_portlet(spec: WindowSpec, principal: Principal) -> Portlet | None:
+    """The portlet behind a window, if it is installed and the user may use it."""
+    portlet = current_app.extensions["portal"].portlets.get(spec.portlet_id)
+    if portlet is None or not portlet.allowed_for(principal):
+        return None
+    return portlet  # type: ignore[no-any-return]
+
+
+def window_request(page: PageSpec, spec: WindowSpec, portlet: Portlet,
+                   mode: Mode = Mode.VIEW, state: WindowState | None = None) -> WindowRequest:
+    prefs = portlet.preferences.merge(spec.preferences)
+    return WindowRequest(
+        window_id=spec.id, portlet=portlet, preferences=prefs, mode=mode,
+        state=state or spec.state,
+        retry_url=url_for("pages.window", page_key=page.key, window_id=spec.id),
+    )
+
+
+def save_window_change(session: Session, principal: Principal, page: PageSpec, window_id: str,
+                       change: Mapping[str, Any]) -> None:
+    """Record a change to one window in the user's diff for *page* (commit is the caller's)."""
+    row = session.scalars(select(UserLayout).where(
+        UserLayout.person_id == principal.person_id, UserLayout.page_key == page.key)
+    ).first()
+    if row is None:
+        row = UserLayout(person_id=principal.person_id, page_key=page.key, diff={}, version=0)
+        session.add(row)
+    diff = dict(row.diff or {})
+    windows = dict(diff.get("windows") or {})
+    current = dict(windows.get(window_id) or {})
+    current.update(change)
+    windows[window_id] = current
+    diff["windows"] = windows
+    row.diff = diff
+    row.version = (row.version or 0) + 1

@@ -1,0 +1,149 @@
+"""The plugin author's reference: every hook the portal calls, when, and what it may return.
+
+A plugin is a module (or object) with functions named like these hooks and decorated with
+``portal.toolkit.hookimpl``; it is found through the ``portal`` entry point group. Hooks are always
+called with keyword arguments, so an implementation may accept only the ones it needs, and a new
+parameter never breaks an old plugin. Every hook here is documented in ``docs/plugins.md`` (a test
+checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask
+
+    from portal.auth import AuthBackend, Principal
+    from portal.events import DomainEvent
+    from portal.portlet import Portlet
+
+PROJECT = "portal"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration: what a plugin brings
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def portal_portlets() -> Iterable[Portlet]:
+    """Return the portlets this plugin provides.
+
+    Called once at start-up. Each ``Portlet`` declares its id, titles, category, who may add it,
+    sizes, modes, preferences schema, cache policy and render timeout (see ``portal.portlet``).
+    """
+
+
+@hookspec
+def portal_auth_backends(app: Flask) -> Iterable[AuthBackend]:
+    """Return sign-in backends (local directory, LDAP, certificate...).
+
+    Called once at start-up. The ``AUTH_BACKENDS`` setting chooses which are used and in what
+    order; a backend that is not listed there is never asked.
+    """
+
+
+@hookspec
+def portal_connectors(app: Flask) -> Iterable[Any]:
+    """Return connectors to source systems (monopoly, marketing, logistics...).
+
+    Called once at start-up; the sync engine schedules them.
+    """
+
+
+@hookspec
+def portal_notification_channels(app: Flask) -> Iterable[Any]:
+    """Return notification channels (in-portal, e-mail, SMS...) that deliver notices to people."""
+
+
+@hookspec
+def portal_blueprints(app: Flask) -> Iterable[Blueprint]:
+    """Return Flask blueprints to register, for pages that are not a portlet's own actions.
+
+    A portlet's actions belong on the blueprint declared in its ``Portlet``; the core mounts it
+    under ``/p/<portlet id>/``.
+    """
+
+
+@hookspec
+def portal_migrations() -> str | None:
+    """Return the folder of this plugin's Alembic migration scripts, or ``None``.
+
+    Each plugin owns its tables: its scripts carry a ``branch_labels`` of their own and depend on
+    the core's revisions they need. ``portal db upgrade`` applies every plugin's heads.
+    """
+
+
+@hookspec
+def portal_translations() -> str | None:
+    """Return the folder of this plugin's message catalogues (``<locale>/LC_MESSAGES``)."""
+
+
+@hookspec
+def portal_demo_data(app: Flask, session: Any, seed: int) -> None:
+    """Add this plugin's own demo records after the core's demo organisation was generated.
+
+    *session* is an open SQLAlchemy session (the core commits it); derive all randomness from
+    *seed* so the demo is the same on every machine.
+    """
+
+
+@hookspec
+def portal_cli(cli: click.Group) -> None:
+    """Add commands to the ``portal`` command line (``cli.add_command(...)``)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Runtime: what a plugin contributes while the portal runs
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def portal_startup(app: Flask) -> None:
+    """Called once the app is configured and every plugin is registered.
+
+    Do light work only (register template filters, read settings); never connect to a remote
+    system here, since start-up must not depend on it.
+    """
+
+
+@hookspec
+def portal_handle_event(event: DomainEvent) -> None:
+    """React to a domain event (customer changed, notice submitted, work item forwarded...).
+
+    Called after the transaction that wrote the event has committed, once per event and
+    implementation; it may be called again for the same event after a crash, so make the
+    handling idempotent (key what you write by ``event.id``). Exceptions are logged and the
+    event is retried; they never reach the user who caused it.
+    """
+
+
+@hookspec
+def portal_todo_items(principal: Principal) -> Iterable[Any]:
+    """Return this plugin's open to-do items for *principal*, for the unified to-do list."""
+
+
+@hookspec
+def portal_search(principal: Principal, query: str) -> Iterable[Any]:
+    """Return this plugin's search results for *query* that *principal* may see."""
+
+
+@hookspec
+def portal_template_vars(principal: Principal | None) -> dict[str, Any] | None:
+    """Return extra variables for every page template (merged, later plugins win)."""
+
+
+@hookspec(firstresult=True)
+def portal_posts_for(principal: Principal) -> list[str] | None:
+    """Return the post codes *principal* holds, overriding the post assignments in the database.
+
+    The first plugin that returns a list wins (e.g. an LDAP plugin mapping groups to posts);
+    return ``None`` to leave the decision to the next one. The core's own implementation, which
+    reads post assignments, runs last.
+    """

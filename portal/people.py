@@ -1,0 +1,50 @@
+"""Reading people: building the session's ``Principal``, org subtrees, posts."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.auth import Principal
+from portal.models import OrgUnit, Person, Post, PostAssignment
+
+
+def principal_for(session: Session, person: Person, auth_method: str = "password") -> Principal:
+    base = Principal(person_id=person.id, username=person.username,
+                     display_name=person.display_name, org_unit_id=person.org_unit_id,
+                     locale=person.locale, auth_method=auth_method)
+    pm = current_app.extensions["portal"].plugins
+    posts = pm.hook.portal_posts_for(principal=base) or []
+    roles: set[str] = set()
+    if posts:
+        for post_roles in session.scalars(select(Post.roles).where(Post.code.in_(posts))):
+            roles.update(post_roles or [])
+    managed = session.scalars(
+        select(PostAssignment.org_unit_id).where(
+            PostAssignment.person_id == person.id, PostAssignment.manages.is_(True))
+    )
+    return Principal(
+        person_id=base.person_id, username=base.username, display_name=base.display_name,
+        org_unit_id=base.org_unit_id, posts=tuple(posts), roles=tuple(sorted(roles)),
+        locale=person.locale, auth_method=auth_method,
+        managed_units=tuple(u for u in managed if u is not None),
+    )
+
+
+def subtree_ids(session: Session, unit_id: int) -> list[int]:
+    """Ids of *unit_id* and every unit below it (one indexed prefix query)."""
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None:
+        return []
+    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
+
+
+def people_in_units(session: Session, unit_ids: list[int]) -> list[int]:
+    return list(session.scalars(
+        select(Person.id).where(Person.org_unit_id.in_(unit_ids), Person.active.is_(True))))
+
+
+def people_with_posts(session: Session, post_codes: list[str]) -> list[int]:
+    return list(session.scalars(
+        select(PostAssignment.person_id).join(Post).where(Post.code.in_(post_codes)).distinct()))

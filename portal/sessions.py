@@ -1,0 +1,163 @@
+"""Server-side sessions: the cookie holds a random id, the data lives in Redis or the database.
+
+Server-side storage is what makes "rotate the id at sign-in", idle and absolute timeouts and
+"sign out elsewhere" possible, and lets any web node continue a session another node started.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete, select
+from werkzeug.datastructures import CallbackDict
+
+from portal.db import Database
+from portal.models import WebSession
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    def __init__(self, sid: str, data: dict[str, Any] | None = None, *, new: bool = False,
+                 created: float | None = None, last_seen: float | None = None) -> None:
+        def on_update(_self: Any) -> None:
+            self.modified = True
+
+        super().__init__(data or {}, on_update)
+        self.sid = sid
+        self.new = new
+        self.modified = False
+        self.created = created or time.time()
+        self.last_seen = last_seen or self.created
+        self.previous_sid: str | None = None
+
+    def regenerate(self) -> None:
+        """Give the session a new id (at sign-in), so an id planted before cannot be used."""
+        self.previous_sid = self.sid
+        self.sid = secrets.token_urlsafe(32)
+        self.created = time.time()
+        self.modified = True
+
+    def clear_all(self) -> None:
+        self.clear()
+        self.regenerate()
+
+
+class SessionStore:
+    def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
+        raise NotImplementedError
+
+    def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
+             ttl: int) -> None:
+        raise NotImplementedError
+
+    def delete(self, sid: str) -> None:
+        raise NotImplementedError
+
+
+class RedisSessionStore(SessionStore):
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+
+    def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
+        raw = self.redis.get("portal:session:" + sid)
+        if raw is None:
+            return None
+        doc = json.loads(raw)
+        return doc["d"], doc["c"], doc["s"]
+
+    def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
+             ttl: int) -> None:
+        doc = json.dumps({"d": data, "c": created, "s": last_seen}, separators=(",", ":"))
+        self.redis.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+
+    def delete(self, sid: str) -> None:
+        self.redis.delete("portal:session:" + sid)
+
+
+class SqlSessionStore(SessionStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                select(WebSession.data, WebSession.created_at, WebSession.last_seen).where(
+                    WebSession.id == sid)
+            ).first()
+        if row is None:
+            return None
+        return json.loads(row[0]), row[1], row[2]
+
+    def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
+             ttl: int) -> None:
+        principal = data.get("principal") or {}
+        values = {"data": json.dumps(data), "created_at": created, "last_seen": last_seen,
+                  "person_id": principal.get("person_id")}
+        with self.db.engine.begin() as conn:
+            updated = conn.execute(
+                WebSession.__table__.update().where(WebSession.id == sid).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(WebSession.__table__.insert().values(id=sid, **values))
+            if secrets.randbelow(200) == 0:  # now and then, forget long-dead sessions
+                conn.execute(delete(WebSession).where(WebSession.last_seen < time.time() - ttl))
+
+    def delete(self, sid: str) -> None:
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(WebSession).where(WebSession.id == sid))
+
+
+class ServerSessionInterface(SessionInterface):
+    #: Writing last_seen on every request would turn every page view into a write; a minute of
+    #: slack on the idle timeout is the price of not doing so.
+    TOUCH_EVERY = 60.0
+
+    def __init__(self, store: SessionStore, idle: int, absolute: int) -> None:
+        self.store = store
+        self.idle = idle
+        self.absolute = absolute
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        sid = request.cookies.get(self.get_cookie_name(app))
+        now = time.time()
+        if sid and len(sid) <= 64:
+            loaded = self.store.load(sid)
+            if loaded is not None:
+                data, created, last_seen = loaded
+                if now - last_seen <= self.idle and now - created <= self.absolute:
+                    return ServerSession(sid, data, created=created, last_seen=last_seen)
+                self.store.delete(sid)
+                s = ServerSession(secrets.token_urlsafe(32), new=True)
+                s["expired"] = True
+                return s
+        return ServerSession(secrets.token_urlsafe(32), new=True)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        if session.previous_sid:
+            self.store.delete(session.previous_sid)
+        if not session:
+            if not session.new:
+                self.store.delete(session.sid)
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        now = time.time()
+        touch = now - session.last_seen > self.TOUCH_EVERY
+        if not (session.modified or session.new or touch):
+            return
+        session.last_seen = now
+        self.store.save(session.sid, dict(session), session.created, now, self.idle)
+        response.set_cookie(
+            name, session.sid, httponly=True, secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app) or "Lax", domain=domain, path=path,
+        )
+        response.vary.add("Cookie")

@@ -1,0 +1,85 @@
+"""The public surface for plugin authors. Import from here, not from the core's modules.
+
+Everything a department's plugin needs: the hook marker, the portlet contract, the current user,
+the shared domain model (read it; write it only through its own services), database sessions,
+cache invalidation, domain events, audit and i18n helpers. What is not exported here may change
+without notice.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext, lazy_gettext, ngettext
+
+from portal.access import current_principal, login_required, role_required
+from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
+from portal.db import Model, db_session
+from portal.events import DomainEvent, emit
+from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
+from portal.passwords import hash_password, verify_password
+from portal.people import people_in_units, people_with_posts, subtree_ids
+from portal.plugins import hookimpl
+from portal.portlet import (
+    CachePolicy,
+    Mode,
+    Portlet,
+    Preference,
+    PreferenceSchema,
+    RenderContext,
+    Size,
+    Variance,
+    WindowState,
+)
+
+__all__ = [
+    "AuthBackend",
+    "CachePolicy",
+    "Customer",
+    "DirectoryUnavailable",
+    "DomainEvent",
+    "Identity",
+    "Mode",
+    "Model",
+    "OrgUnit",
+    "Person",
+    "Portlet",
+    "Post",
+    "PostAssignment",
+    "Preference",
+    "PreferenceSchema",
+    "Principal",
+    "RenderContext",
+    "Size",
+    "Variance",
+    "WindowState",
+    "audit",
+    "current_principal",
+    "db_session",
+    "emit",
+    "gettext",
+    "hash_password",
+    "hookimpl",
+    "invalidate",
+    "lazy_gettext",
+    "login_required",
+    "ngettext",
+    "people_in_units",
+    "people_with_posts",
+    "role_required",
+    "setting",
+    "subtree_ids",
+    "verify_password",
+]
+
+from portal.audit import record as audit  # noqa: E402
+
+
+def invalidate(portlet_id: str, *, user: int | None = None, post: str | None = None,
+               org: int | None = None) -> None:
+    """Make cached windows of *portlet_id* stale: everyone's, or one user's, post's or org's."""
+    current_app.extensions["portal"].cache.invalidate(portlet_id, user=user, post=post, org=org)
+
+
+def setting(key: str) -> object:
+    """The value of a declared portal setting (see ``portal config``)."""
+    return current_app.extensions["portal"].settings[key]

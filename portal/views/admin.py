@@ -1,0 +1,41 @@
+"""Administration: plugins and their state, portlet health, the three-staff report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from portal.access import role_required
+from portal.db import db_session
+from portal.staff import three_staff_report
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@role_required("admin")
+def index() -> Any:
+    return render_template("admin/index.html")
+
+
+@bp.route("/plugins")
+@role_required("admin")
+def plugins() -> Any:
+    state = current_app.extensions["portal"]
+    return render_template("admin/plugins.html", plugins=state.plugins.listing(),
+                           portlets=state.portlets, portlet_plugin=state.portlet_plugin)
+
+
+@bp.route("/health")
+@role_required("admin")
+def health() -> Any:
+    state = current_app.extensions["portal"]
+    return render_template("admin/health.html", rows=state.aggregator.health())
+
+
+@bp.route("/staff")
+@role_required("admin")
+def staff() -> Any:
+    return render_template("admin/staff.html", problems=three_staff_report(db_session(),
+                                                                           limit=500))

@@ -1,0 +1,172 @@
+"""The homepage, its tabs, and each portlet window on its own (fragments, edit, help)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from portal.access import login_required
+from portal.db import db_session
+from portal.homepage import save_window_change, user_pages, window_portlet, window_request
+from portal.layout import PageSpec, WindowSpec
+from portal.portlet import Mode, Portlet, WindowState
+
+bp = Blueprint("pages", __name__)
+
+
+def _state() -> Any:
+    return current_app.extensions["portal"]
+
+
+def _page(key: str | None) -> tuple[list[PageSpec], PageSpec]:
+    pages = user_pages(db_session(), g.principal)
+    if not pages:
+        abort(404)
+    if key is None:
+        return pages, pages[0]
+    page = next((p for p in pages if p.key == key), None)
+    if page is None:
+        abort(404)
+    return pages, page
+
+
+def _window(page: PageSpec, window_id: str) -> tuple[WindowSpec, Portlet]:
+    spec = page.window(window_id)
+    if spec is None:
+        abort(404)
+    portlet = window_portlet(spec, g.principal)
+    if portlet is None:
+        if spec.portlet_id in _state().portlets:
+            abort(403, _("Your post may not use this portlet."))
+        abort(404)
+    return spec, portlet
+
+
+@bp.route("/")
+@login_required
+def home() -> Any:
+    pages, page = _page(None)
+    return _render_page(pages, page)
+
+
+@bp.route("/page/<page_key>")
+@login_required
+def page(page_key: str) -> Any:
+    pages, page = _page(page_key)
+    return _render_page(pages, page)
+
+
+def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = None) -> str:
+    principal = g.principal
+    placed: list[tuple[WindowSpec, Portlet]] = []
+    for spec in page.windows:
+        portlet = window_portlet(spec, principal)
+        if portlet is not None and (maximized is None or spec.id == maximized):
+            placed.append((spec, portlet))
+    wanted = [
+        window_request(page, spec, portlet,
+                       state=WindowState.MAXIMIZED if maximized else spec.state)
+        for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
+    ]
+    rendered = {w.window_id: w for w in _state().aggregator.render(
+        wanted, principal, str(get_locale()), defer_lazy=True)}
+    return render_template(
+        "portal/page.html", pages=pages, page=page, placed=placed, rendered=rendered,
+        maximized=maximized,
+    )
+
+
+@bp.route("/page/<page_key>/<window_id>")
+@login_required
+def maximized(page_key: str, window_id: str) -> Any:
+    pages, page = _page(page_key)
+    _window(page, window_id)
+    return _render_page(pages, page, maximized=window_id)
+
+
+@bp.route("/w/<page_key>/<window_id>")
+@login_required
+def window(page_key: str, window_id: str) -> Any:
+    """One window's body: for htmx (lazy loading, retry) and for conditional GETs."""
+    _pages, page = _page(page_key)
+    spec, portlet = _window(page, window_id)
+    mode = request.args.get("mode", "view")
+    if mode == Mode.HELP:
+        return render_template("portal/window_help.html", portlet=portlet)
+    if mode != Mode.VIEW:
+        abort(400, _("Unknown mode."))
+    req = window_request(page, spec, portlet, state=WindowState.NORMAL)
+    [out] = _state().aggregator.render([req], g.principal, str(get_locale()))
+    if out.etag and request.if_none_match.contains(out.etag):
+        return Response(status=304, headers={"ETag": f'"{out.etag}"'})
+    resp = Response(out.html, mimetype="text/html")
+    if out.etag:
+        resp.set_etag(out.etag)
+        resp.headers["Cache-Control"] = "private, no-cache"
+    if out.failed:
+        resp.status_code = 503 if out.status == "unavailable" else 500
+        resp.headers["HX-Reswap"] = "innerHTML"
+    return resp
+
+
+@bp.route("/w/<page_key>/<window_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(page_key: str, window_id: str) -> Any:
+    pages, page = _page(page_key)
+    spec, portlet = _window(page, window_id)
+    if Mode.EDIT not in portlet.modes or not portlet.preferences.fields:
+        abort(404)
+    if spec.lock_edit:
+        abort(403, _("The administrator has locked the settings of this window."))
+    values = portlet.preferences.merge(spec.preferences)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        submitted = {f.name: request.form.get(f.name, "") for f in portlet.preferences.fields
+                     if f.type != "bool"}
+        for f in portlet.preferences.fields:
+            if f.type == "bool":
+                submitted[f.name] = "on" if request.form.get(f.name) else "off"
+        extra = set(request.form) - {f.name for f in portlet.preferences.fields} - {"csrf_token"}
+        clean, errors = portlet.preferences.validate(
+            {**submitted, **{k: request.form[k] for k in extra}})
+        if not errors:
+            s = db_session()
+            save_window_change(s, g.principal, page, spec.id, {"prefs": clean})
+            s.commit()
+            return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")
+        values = {**values, **{k: v for k, v in submitted.items()}}
+    status = 400 if errors else 200
+    return render_template("portal/window_edit.html", pages=pages, page=page, spec=spec,
+                           portlet=portlet, values=values, errors=errors), status
+
+
+@bp.route("/w/<page_key>/<window_id>/state", methods=["POST"])
+@login_required
+def set_state(page_key: str, window_id: str) -> Any:
+    _pages, page = _page(page_key)
+    spec, portlet = _window(page, window_id)
+    try:
+        wanted = WindowState(request.form.get("state", ""))
+    except ValueError:
+        abort(400, _("Unknown window state."))
+    if wanted not in portlet.window_states:
+        abort(400, _("This portlet cannot be shown that way."))
+    if wanted is WindowState.MAXIMIZED:
+        return redirect(url_for("pages.maximized", page_key=page.key, window_id=spec.id))
+    s = db_session()
+    save_window_change(s, g.principal, page, spec.id, {"state": wanted.value})
+    s.commit()
+    return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")

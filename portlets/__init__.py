@@ -1,0 +1,1 @@
+"""Built-in portlets, one package each, registered through the ``portal`` entry point group."""

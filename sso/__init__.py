@@ -1,0 +1,1 @@
+"""Sign-in backends (local directory, LDAP, certificates, upstream OIDC), each a plugin."""
