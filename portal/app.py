@@ -148,6 +148,9 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = state.settings["DEFAULT_LOCALE"]
     Babel(app, locale_selector=_locale)
+    from portal.labels import label
+
+    app.jinja_env.filters["label"] = label
     CSRFProtect(app)
     if state.settings["REDIS_URL"]:
         store: Any = RedisSessionStore(state.settings["REDIS_URL"])
@@ -170,8 +173,10 @@ def _install_request_hooks(app: Flask) -> None:
         from flask_babel import get_locale
 
         principal = g.get("principal")
-        values: dict[str, Any] = {"principal": principal,
-                                  "current_locale_tag": str(get_locale() or "zh_CN")}
+        locale = get_locale()
+        tag = "zh-CN" if locale is None else "-".join(
+            part for part in (locale.language, locale.territory) if part)
+        values: dict[str, Any] = {"principal": principal, "current_locale_tag": tag}
         pm = app.extensions["portal"].plugins
         for _name, extra in pm.call_safely(
                 "portal_template_vars",
@@ -179,6 +184,18 @@ def _install_request_hooks(app: Flask) -> None:
                 principal=principal):
             values.update(extra)
         return values
+
+    @app.teardown_request
+    def _dispatch_events(exc: BaseException | None) -> None:
+        # Embedded mode: deliver the events this request committed, right after it. With a
+        # worker (Celery) configured, the worker's loop calls the same function instead.
+        if exc is None and g.get("portal_events_emitted"):
+            from portal.events import dispatch_pending
+
+            try:
+                dispatch_pending(app)
+            except Exception:
+                log.exception("dispatching domain events failed; they stay in the outbox")
 
     @app.after_request
     def _observe(response: Any) -> Any:

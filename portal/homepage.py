@@ -31,7 +31,7 @@ def user_pages(session: Session, principal: Principal) -> list[PageSpec]:
     diffs = dict(session.execute(
         select(UserLayout.page_key, UserLayout.diff).where(
             UserLayout.person_id == principal.person_id)
-    ).tuples().all())
+    ).all())
     return [apply_user_diff(p, diffs.get(p.key)) for p in pages]
 
 

@@ -108,7 +108,8 @@ class PluginManager:
         info = self.info.setdefault(name, PluginInfo(name=name, module="?"))
         info.state = "broken"
         info.error = "".join(traceback.format_exception_only(exc)).strip()
-        log.error("plugin %s is broken and was left out: %s", name, info.error, exc_info=exc)
+        log.error("plugin %s is broken and was left out: %s", name, info.error)
+        log.debug("traceback of plugin %s", name, exc_info=exc)
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin)

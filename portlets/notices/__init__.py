@@ -1,0 +1,1 @@
+"""工作通知 — work notices: the first built-in portlet, and the one plugin authors copy."""

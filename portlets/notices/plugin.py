@@ -1,0 +1,137 @@
+"""Registration of the notices portlet: the hooks are the whole contract with the core."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import select
+
+from portal.toolkit import (
+    CachePolicy,
+    Mode,
+    Person,
+    Portlet,
+    Post,
+    Preference,
+    PreferenceSchema,
+    Principal,
+    RenderContext,
+    Size,
+    Variance,
+    db_session,
+    hookimpl,
+    lazy_gettext,
+)
+from portlets.notices import service
+from portlets.notices.models import Notice, NoticeReceipt, NoticeTarget
+from portlets.notices.views import bp
+
+HERE = Path(__file__).parent
+
+
+def render(ctx: RenderContext) -> str:
+    """The homepage window: latest notices received, unread first in the badge."""
+    s = db_session()
+    limit = int(ctx.preferences["limit"])
+    query = (select(Notice.id, Notice.title, Notice.sender_name, Notice.submitted_at,
+                    NoticeReceipt.read_at)
+             .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+             .where(NoticeReceipt.person_id == ctx.principal.person_id))
+    if ctx.preferences["unread_only"]:
+        query = query.where(NoticeReceipt.read_at.is_(None))
+    rows = s.execute(query.order_by(Notice.submitted_at.desc(), Notice.id.desc())
+                     .limit(limit)).all()
+    return render_template("notices/portlet.html", rows=rows,
+                           unread=service.unread_count(s, ctx.principal.person_id))
+
+
+PORTLET = Portlet(
+    id="notices",
+    title=lazy_gettext("Work notices"),
+    description=lazy_gettext("Notices from colleagues and leaders, with unread count."),
+    category="work",
+    render=render,
+    default_size=Size(6, 4),
+    min_size=Size(3, 3),
+    modes=frozenset({Mode.VIEW, Mode.EDIT, Mode.HELP}),
+    preferences=PreferenceSchema((
+        Preference("limit", "int", 6, lazy_gettext("Notices shown"), minimum=3, maximum=20),
+        Preference("unread_only", "bool", False, lazy_gettext("Unread only")),
+    )),
+    # Output depends on the user's receipts; submissions and reads bump the user's version.
+    cache=CachePolicy(ttl=300, vary=Variance.USER),
+    timeout=1.5,
+    blueprint=bp,
+    help=lazy_gettext("Open a notice to mark it read. Write one with “New notice”: choose "
+                      "people, posts or units; it stays a draft until you submit it."),
+    icon="✉",
+)
+
+
+@hookimpl
+def portal_portlets() -> Iterable[Portlet]:
+    return [PORTLET]
+
+
+@hookimpl
+def portal_migrations() -> str:
+    return str(HERE / "migrations" / "versions")
+
+
+@hookimpl
+def portal_translations() -> str:
+    return str(HERE / "translations")
+
+
+@hookimpl
+def portal_todo_items(principal: Principal) -> Iterable[dict[str, Any]]:
+    """Unread notices are to-dos of the reader."""
+    rows = db_session().execute(
+        select(Notice.id, Notice.title, Notice.submitted_at)
+        .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+        .where(NoticeReceipt.person_id == principal.person_id, NoticeReceipt.read_at.is_(None))
+        .order_by(Notice.submitted_at.desc()).limit(50)).all()
+    return [{"source": "notices", "id": r.id, "title": r.title, "at": r.submitted_at}
+            for r in rows]
+
+
+DEMO_NOTICES = (
+    ("关于开展2026年第四季度卷烟市场检查的通知", "各专卖管理所：请于12月15日前完成辖区零售户季度走访，"
+     "重点检查许可证公示与进货渠道。", ["inspector"]),
+    ("客户经理月度拜访计划提交提醒", "请各客户经理于每月25日前在平台提交下月拜访计划。", ["account_manager"]),
+    ("冬季送货安全提示", "近期雨雪天气较多，送货途中注意行车安全，合理安排线路。", ["deliveryman"]),
+    ("“三员协同”工作例会通知", "定于下周三下午两点在市局三楼会议室召开三员协同工作例会，"
+     "请各部门负责人参加。", ["dept_head", "leader"]),
+    ("个人工作平台上线试运行", "个人工作平台已上线试运行，欢迎提出意见建议。",
+     ["inspector", "account_manager", "deliveryman", "dept_head", "office", "leader", "admin"]),
+)
+
+
+@hookimpl
+def portal_demo_data(session: Any, seed: int) -> None:
+    """A few submitted notices from the office to each post, some already read."""
+    rng = random.Random(seed + 101)
+    sender = session.scalars(select(Person).where(Person.username == "bangong01")).first() or \
+        session.scalars(select(Person).order_by(Person.id)).first()
+    if sender is None:
+        return
+    base = datetime(2026, 11, 2, 9, 0)
+    names = dict(session.execute(select(Post.code, Post.name)))
+    for i, (title, content, posts) in enumerate(DEMO_NOTICES):
+        notice = Notice(title=title, content=content, sender_id=sender.id,
+                        sender_name=sender.display_name,
+                        targets=[NoticeTarget(kind="post", ref=p, label=names.get(p, p))
+                                 for p in posts])
+        session.add(notice)
+        session.flush()
+        service.submit(session, notice, now=base + timedelta(days=3 * i, hours=i))
+        session.flush()
+        for receipt in session.scalars(select(NoticeReceipt).where(
+                NoticeReceipt.notice_id == notice.id)):
+            if rng.random() < 0.4:
+                receipt.read_at = base + timedelta(days=3 * i + 1)

@@ -1,0 +1,155 @@
+"""What can be done with a notice, independent of HTTP: validation, targets, submission, reading.
+
+Views and the demo-data hook both go through here, so the rules hold wherever a notice is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.toolkit import (
+    OrgUnit,
+    Person,
+    Post,
+    Principal,
+    emit,
+    gettext,
+    invalidate,
+    people_in_units,
+    people_with_posts,
+    subtree_ids,
+)
+from portlets.notices.models import Notice, NoticeReceipt, NoticeTarget
+
+MAX_TITLE = 200
+MAX_CONTENT = 10_000
+PORTLET_ID = "notices"
+
+
+@dataclass
+class NoticeForm:
+    """What the sender typed; ``validate`` resolves it against the directory."""
+
+    title: str = ""
+    content: str = ""
+    usernames: str = ""
+    posts: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+
+    def validate(self, session: Session) -> tuple[list[NoticeTarget], dict[str, str]]:
+        errors: dict[str, str] = {}
+        title, content = self.title.strip(), self.content.strip()
+        if not title:
+            errors["title"] = gettext("Enter a title.")
+        elif len(title) > MAX_TITLE:
+            errors["title"] = gettext("At most %(n)d characters.", n=MAX_TITLE)
+        if not content:
+            errors["content"] = gettext("Enter the content.")
+        elif len(content) > MAX_CONTENT:
+            errors["content"] = gettext("At most %(n)d characters.", n=MAX_CONTENT)
+
+        targets: list[NoticeTarget] = []
+        names = sorted({n.strip() for n in self.usernames.replace("，", ",").split(",")
+                        if n.strip()})
+        if names:
+            found = dict(session.execute(
+                select(Person.username, Person.display_name).where(
+                    Person.username.in_(names), Person.active.is_(True))))
+            missing = [n for n in names if n not in found]
+            if missing:
+                errors["usernames"] = gettext("Unknown people: %(names)s",
+                                              names=", ".join(missing[:10]))
+            targets += [NoticeTarget(kind="person", ref=n, label=found[n]) for n in names
+                        if n in found]
+        if self.posts:
+            posts = dict(session.execute(select(Post.code, Post.name).where(
+                Post.code.in_(self.posts))))
+            if len(posts) != len(set(self.posts)):
+                errors["posts"] = gettext("Unknown post.")
+            targets += [NoticeTarget(kind="post", ref=c, label=n) for c, n in sorted(posts.items())]
+        if self.orgs:
+            try:
+                org_ids = [int(o) for o in self.orgs]
+            except ValueError:
+                org_ids = []
+                errors["orgs"] = gettext("Unknown organisation unit.")
+            units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
+                OrgUnit.id.in_(org_ids))))
+            if org_ids and len(units) != len(set(org_ids)):
+                errors["orgs"] = gettext("Unknown organisation unit.")
+            targets += [NoticeTarget(kind="org", ref=str(i), label=n)
+                        for i, n in sorted(units.items())]
+        if not targets and not {"usernames", "posts", "orgs"} & errors.keys():
+            errors["targets"] = gettext("Choose at least one person, post or unit.")
+        return targets, errors
+
+
+def save_draft(session: Session, principal: Principal, form: NoticeForm,
+               notice: Notice | None = None) -> tuple[Notice | None, dict[str, str]]:
+    """Create or update a draft; nothing is written when there are errors."""
+    targets, errors = form.validate(session)
+    if errors:
+        return None, errors
+    if notice is None:
+        notice = Notice(sender_id=principal.person_id, sender_name=principal.display_name)
+        session.add(notice)
+    notice.title, notice.content = form.title.strip(), form.content.strip()
+    notice.targets = targets
+    return notice, {}
+
+
+def recipients(session: Session, notice: Notice) -> set[int]:
+    ids: set[int] = set()
+    by_kind: dict[str, list[str]] = {}
+    for t in notice.targets:
+        by_kind.setdefault(t.kind, []).append(t.ref)
+    if by_kind.get("person"):
+        ids.update(session.scalars(select(Person.id).where(
+            Person.username.in_(by_kind["person"]), Person.active.is_(True))))
+    if by_kind.get("post"):
+        ids.update(people_with_posts(session, by_kind["post"]))
+    for org in by_kind.get("org", []):
+        ids.update(people_in_units(session, subtree_ids(session, int(org))))
+    return ids
+
+
+def submit(session: Session, notice: Notice, now: datetime | None = None) -> int:
+    """Freeze the notice and make one receipt per recipient; returns how many."""
+    people = recipients(session, notice)
+    notice.submitted_at = now or datetime.now()
+    session.add_all(NoticeReceipt(notice_id=notice.id, person_id=p) for p in sorted(people))
+    emit(session, "notice.submitted", notice_id=notice.id, sender_id=notice.sender_id,
+         recipients=len(people))
+    return len(people)
+
+
+def refresh_windows(person_ids: set[int] | list[int]) -> None:
+    """Make the notices windows of these people show the change on their next page view."""
+    for pid in person_ids:
+        invalidate(PORTLET_ID, user=pid)
+
+
+def mark_read(session: Session, notice_id: int, person_id: int) -> bool:
+    receipt = session.scalars(select(NoticeReceipt).where(
+        NoticeReceipt.notice_id == notice_id, NoticeReceipt.person_id == person_id)).first()
+    if receipt is None or receipt.read_at is not None:
+        return False
+    receipt.read_at = datetime.now()
+    return True
+
+
+def read_counts(session: Session, notice_id: int) -> tuple[int, int]:
+    """(readers, recipients) of a submitted notice."""
+    total, read = session.execute(
+        select(func.count(NoticeReceipt.id), func.count(NoticeReceipt.read_at)).where(
+            NoticeReceipt.notice_id == notice_id)).one()
+    return int(read), int(total)
+
+
+def unread_count(session: Session, person_id: int) -> int:
+    return int(session.scalar(select(func.count(NoticeReceipt.id)).where(
+        NoticeReceipt.person_id == person_id, NoticeReceipt.read_at.is_(None))) or 0)

@@ -1,0 +1,1 @@
+"""Real plugin modules the tests register (not mocks)."""

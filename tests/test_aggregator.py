@@ -1,0 +1,124 @@
+"""The page aggregator: isolation, timeouts, circuit breaker, caching, ETags, health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.conftest import Auth, Org, make_app, seed_org
+from tests.plugins import misbehaving
+
+LAYOUT = """
+post: inspector
+title: 专管员
+pages:
+  - id: home
+    title: 首页
+    windows:
+      - {id: a, portlet: raiser, x: 0, y: 0, w: 4, h: 2}
+      - {id: b, portlet: hanger, x: 4, y: 0, w: 4, h: 2}
+      - {id: c, portlet: counter, x: 8, y: 0, w: 4, h: 2}
+      - {id: d, portlet: slow_ok, x: 0, y: 2, w: 4, h: 2}
+      - {id: e, portlet: leaders_only, x: 4, y: 2, w: 4, h: 2}
+"""
+
+
+@pytest.fixture
+def bad_app(tmp_path: Path) -> Iterator[Flask]:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "inspector.yaml").write_text(LAYOUT, encoding="utf-8")
+    misbehaving.RELEASE.clear()
+    app = make_app(f"sqlite:///{tmp_path}/p.db", LAYOUTS_DIR=str(layouts),
+                   PLUGINS=[("misbehaving", misbehaving)], BREAKER_THRESHOLD=2,
+                   BREAKER_COOLDOWN=60.0)
+    yield app
+    misbehaving.RELEASE.set()
+
+
+@pytest.fixture
+def signed_in(bad_app: Flask) -> tuple[Flask, Auth, Org]:
+    org = seed_org(bad_app)
+    auth = Auth(bad_app.test_client())
+    auth.login("zg")
+    return bad_app, auth, org
+
+
+def test_failing_portlets_do_not_break_the_page(signed_in, caplog) -> None:  # type: ignore[no-untyped-def]
+    app, auth, _org = signed_in
+    started = time.monotonic()
+    resp = auth.client.get("/")
+    elapsed = time.monotonic() - started
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "slow but fine" in html  # the good ones render
+    assert "render #" in html
+    assert html.count('class="window-error"') == 2  # raiser and hanger
+    assert 'hx-get="/w/inspector.home/a"' in html  # retry link of the raiser
+    # The hanger has 0.3 s; slow_ok takes 0.3 s and they run concurrently: well under 2 s.
+    assert elapsed < 1.5
+    assert "raiser" in caplog.text and "hanger" in caplog.text
+    assert "leaders_only" not in html  # not allowed for this post: not on the page
+
+
+def test_circuit_breaker_skips_a_failing_portlet(signed_in) -> None:  # type: ignore[no-untyped-def]
+    app, auth, _org = signed_in
+    for _ in range(2):
+        auth.client.get("/w/inspector.home/a")
+    stats = app.extensions["portal"].aggregator.stats["raiser"]
+    assert stats.errors == 2 and stats.breaker_state() == "open"
+    resp = auth.client.get("/w/inspector.home/a")
+    assert resp.status_code == 503
+    assert stats.errors == 2 and stats.skipped == 1  # not called again
+    health = {r["portlet"]: r for r in app.extensions["portal"].aggregator.health()}
+    assert health["raiser"]["breaker"] == "open"
+
+
+def test_fragment_cache_and_etag(signed_in) -> None:  # type: ignore[no-untyped-def]
+    app, auth, org = signed_in
+    misbehaving.RENDERS["counter"] = 0
+    first = auth.client.get("/w/inspector.home/c")
+    assert first.status_code == 200 and misbehaving.RENDERS["counter"] == 1
+    etag = first.headers["ETag"]
+    again = auth.client.get("/w/inspector.home/c", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert misbehaving.RENDERS["counter"] == 1  # served from the cache
+    with app.app_context():
+        app.extensions["portal"].cache.invalidate("counter", user=org.people["zg"])
+    fresh = auth.client.get("/w/inspector.home/c", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and misbehaving.RENDERS["counter"] == 2
+    assert fresh.headers["ETag"] != etag
+
+
+def test_invalidation_is_scoped_to_the_user(signed_in) -> None:  # type: ignore[no-untyped-def]
+    app, auth, org = signed_in
+    misbehaving.RENDERS["counter"] = 0
+    auth.client.get("/w/inspector.home/c")
+    with app.app_context():
+        app.extensions["portal"].cache.invalidate("counter", user=org.people["km"])
+    auth.client.get("/w/inspector.home/c")
+    assert misbehaving.RENDERS["counter"] == 1  # another user's change: still cached
+
+
+def test_forbidden_and_unknown_windows(signed_in) -> None:  # type: ignore[no-untyped-def]
+    _app, auth, _org = signed_in
+    assert auth.client.get("/w/inspector.home/e").status_code == 403
+    assert auth.client.get("/w/inspector.home/zz").status_code == 404
+    resp = auth.client.get("/page/nosuch.page")
+    assert resp.status_code == 404
+    assert "不存在" in resp.get_data(as_text=True)
+
+
+def test_admin_health_page_lists_portlets(signed_in) -> None:  # type: ignore[no-untyped-def]
+    app, auth, _org = signed_in
+    auth.client.get("/")
+    assert auth.client.get("/admin/health").status_code == 403  # inspectors are not admins
+    auth.logout()
+    auth.login("admin")
+    html = auth.client.get("/admin/health").get_data(as_text=True)
+    # admin has no layout file: default page; the aggregator's stats are process-wide
+    assert "raiser" in html and "p95" in html
