@@ -128,7 +128,7 @@ class FragmentCache:
         key = _version_key(portlet_id, scope)
         if self.shared:
             # INCR: atomic across web nodes, and the counter never expires.
-            self.cache.inc(key)
+            self.cache.cache.inc(key)
         else:
             # The in-process cache is this process's whole world; never let a counter expire,
             # or a stale fragment stored under an older count could come back.

@@ -27,7 +27,7 @@ def healthz() -> Any:
         checks["database"] = {"ok": False, "error": type(exc).__name__}
     try:
         checks["cache"] = {"ok": state.cache.ping(),
-                           "type": current_app.config.get("CACHE_TYPE", "")}
+                           "shared": state.cache.shared}
     except Exception as exc:
         log.error("healthz: cache check failed: %s", exc)
         checks["cache"] = {"ok": False, "error": type(exc).__name__}

@@ -121,7 +121,7 @@ def portal_demo_data(session: Any, seed: int) -> None:
     if sender is None:
         return
     base = datetime(2026, 11, 2, 9, 0)
-    names = dict(session.execute(select(Post.code, Post.name)))
+    names = dict(session.execute(select(Post.code, Post.name)).all())
     for i, (title, content, posts) in enumerate(DEMO_NOTICES):
         notice = Notice(title=title, content=content, sender_id=sender.id,
                         sender_name=sender.display_name,

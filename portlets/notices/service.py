@@ -58,7 +58,7 @@ class NoticeForm:
         if names:
             found = dict(session.execute(
                 select(Person.username, Person.display_name).where(
-                    Person.username.in_(names), Person.active.is_(True))))
+                    Person.username.in_(names), Person.active.is_(True))).all())
             missing = [n for n in names if n not in found]
             if missing:
                 errors["usernames"] = gettext("Unknown people: %(names)s",
@@ -67,7 +67,7 @@ class NoticeForm:
                         if n in found]
         if self.posts:
             posts = dict(session.execute(select(Post.code, Post.name).where(
-                Post.code.in_(self.posts))))
+                Post.code.in_(self.posts))).all())
             if len(posts) != len(set(self.posts)):
                 errors["posts"] = gettext("Unknown post.")
             targets += [NoticeTarget(kind="post", ref=c, label=n) for c, n in sorted(posts.items())]
@@ -78,7 +78,7 @@ class NoticeForm:
                 org_ids = []
                 errors["orgs"] = gettext("Unknown organisation unit.")
             units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
-                OrgUnit.id.in_(org_ids))))
+                OrgUnit.id.in_(org_ids))).all())
             if org_ids and len(units) != len(set(org_ids)):
                 errors["orgs"] = gettext("Unknown organisation unit.")
             targets += [NoticeTarget(kind="org", ref=str(i), label=n)

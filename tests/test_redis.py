@@ -1,0 +1,56 @@
+"""Production settings: Redis for the fragment cache and the sessions, PostgreSQL for data."""
+
+from __future__ import annotations
+
+import redis
+from flask import Flask
+
+from tests.conftest import REDIS_URL, Auth, make_app, seed_org
+from tests.plugins import misbehaving
+
+LAYOUT = """
+post: inspector
+pages:
+  - id: home
+    title: 首页
+    windows:
+      - {id: c, portlet: counter, x: 0, y: 0, w: 4, h: 2}
+"""
+
+
+def _prod_app(pg_url: str, tmp_path, **extra: object) -> Flask:  # type: ignore[no-untyped-def]
+    (tmp_path / "layouts").mkdir(exist_ok=True)
+    (tmp_path / "layouts" / "inspector.yaml").write_text(LAYOUT, encoding="utf-8")
+    return make_app(pg_url, REDIS_URL=REDIS_URL, LAYOUTS_DIR=str(tmp_path / "layouts"),
+                    PLUGINS=[("misbehaving", misbehaving)], **extra)
+
+
+def test_cache_and_sessions_are_shared_between_nodes(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    node_a = _prod_app(pg_url, tmp_path)
+    seed_org(node_a)
+    node_b = _prod_app(pg_url, tmp_path)  # a second web node: same Redis, same database
+    assert node_a.extensions["portal"].cache.shared
+
+    a = Auth(node_a.test_client())
+    a.login("zg")
+    cookie = a.client.get_cookie("portal_session").value
+    assert redis.Redis.from_url(REDIS_URL).exists(f"portal:session:{cookie}")
+    b = node_b.test_client()
+    b.set_cookie("portal_session", cookie)
+
+    misbehaving.RENDERS["counter"] = 0
+    assert a.client.get("/").status_code == 200
+    assert misbehaving.RENDERS["counter"] == 1
+    # Node B continues the session and is served the fragment node A cached.
+    resp = b.get("/")
+    assert resp.status_code == 200 and "render #1 for zg" in resp.get_data(as_text=True)
+    assert misbehaving.RENDERS["counter"] == 1
+    # An invalidation on node B reaches node A.
+    with node_b.app_context():
+        node_b.extensions["portal"].cache.invalidate("counter")
+    assert "render #2" in a.client.get("/").get_data(as_text=True)
+
+    # Signing out on one node ends the session everywhere.
+    a.logout()
+    assert b.get("/").status_code == 302
