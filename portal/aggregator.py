@@ -25,7 +25,7 @@ from flask import copy_current_request_context, has_request_context, render_temp
 
 from portal import metrics
 from portal.auth import Principal
-from portal.cache import FragmentCache, FragmentKey
+from portal.cache import FragmentCache
 from portal.portlet import Mode, Portlet, RenderContext, WindowState
 
 log = logging.getLogger(__name__)

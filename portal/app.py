@@ -140,7 +140,7 @@ def _locale() -> str:
 def config_mod_settings() -> dict[str, Any]:
     from flask import current_app
 
-    return current_app.extensions["portal"].settings  # type: ignore[no-any-return]
+    return current_app.extensions["portal"].settings
 
 
 def _register_extensions(app: Flask, state: PortalState) -> None:

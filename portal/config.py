@@ -35,15 +35,16 @@ def _setting(key: str, type_: type, default: Any, help: str, *, secret: bool = F
 
 
 SETTINGS: tuple[Setting, ...] = (
-    _setting("SECRET_KEY", str, "dev-only-change-me", "Signs session cookies and CSRF tokens.",
-             secret=True),
+    _setting("SECRET_KEY", str, "dev-only-change-me",
+             "Signs session cookies and CSRF tokens.", secret=True),
     _setting("DATABASE_URL", str, "sqlite:///instance/portal.db",
              "SQLAlchemy URL. SQLite is the embedded default; use postgresql+psycopg:// in "
              "production."),
     _setting("REDIS_URL", str, "",
              "Redis for cache and sessions. Empty: in-process cache, sessions in the database."),
     _setting("CACHE_TYPE", str, "auto",
-             "Portlet cache: auto (redis when REDIS_URL is set, else simple), simple, redis, null."),
+             "Portlet cache: auto (redis when REDIS_URL is set, else simple), simple, redis, "
+             "null."),
     _setting("PORTLET_CACHE", bool, True, "Cache rendered portlet fragments."),
     _setting("PORTLET_TIMEOUT", float, 2.0,
              "Seconds a portlet may take to render unless it declares its own timeout."),

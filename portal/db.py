@@ -83,7 +83,7 @@ class Database:
 
 
 def get_db() -> Database:
-    return current_app.extensions["portal"].db  # type: ignore[no-any-return]
+    return current_app.extensions["portal"].db
 
 
 def db_session() -> Session:

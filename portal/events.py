@@ -8,6 +8,7 @@ events, with a background worker the same function is its loop body.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +35,10 @@ class DomainEvent:
 def emit(session: Session, type: str, **payload: Any) -> OutboxEvent:
     event = OutboxEvent(type=type, payload=payload)
     session.add(event)
-    try:
+    # Outside an app context (sync worker) there is no request to dispatch after: the caller
+    # dispatches itself.
+    with contextlib.suppress(RuntimeError):
         g.portal_events_emitted = True
-    except RuntimeError:  # outside an app context (CLI, sync worker): caller dispatches
-        pass
     return event
 
 

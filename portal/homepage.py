@@ -27,12 +27,16 @@ def user_pages(session: Session, principal: Principal) -> list[PageSpec]:
         else:
             pages.append(default_page(post, state.portlets, principal))
     seen: set[str] = set()
-    pages = [p for p in pages if not (p.key in seen or seen.add(p.key))]  # type: ignore[func-returns-value]
+    unique = []
+    for p in pages:
+        if p.key not in seen:
+            seen.add(p.key)
+            unique.append(p)
     diffs = dict(session.execute(
         select(UserLayout.page_key, UserLayout.diff).where(
             UserLayout.person_id == principal.person_id)
     ).all())
-    return [apply_user_diff(p, diffs.get(p.key)) for p in pages]
+    return [apply_user_diff(p, diffs.get(p.key)) for p in unique]
 
 
 def window_portlet(spec: WindowSpec, principal: Principal) -> Portlet | None:
@@ -40,7 +44,7 @@ def window_portlet(spec: WindowSpec, principal: Principal) -> Portlet | None:
     portlet = current_app.extensions["portal"].portlets.get(spec.portlet_id)
     if portlet is None or not portlet.allowed_for(principal):
         return None
-    return portlet  # type: ignore[no-any-return]
+    return portlet
 
 
 def window_request(page: PageSpec, spec: WindowSpec, portlet: Portlet,
@@ -62,9 +66,9 @@ def save_window_change(session: Session, principal: Principal, page: PageSpec, w
     if row is None:
         row = UserLayout(person_id=principal.person_id, page_key=page.key, diff={}, version=0)
         session.add(row)
-    diff = dict(row.diff or {})
-    windows = dict(diff.get("windows") or {})
-    current = dict(windows.get(window_id) or {})
+    diff: dict[str, Any] = dict(row.diff or {})
+    windows: dict[str, Any] = dict(diff.get("windows") or {})
+    current: dict[str, Any] = dict(windows.get(window_id) or {})
     current.update(change)
     windows[window_id] = current
     diff["windows"] = windows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -21,10 +23,8 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     if not password:
         return False
     if not stored_hash:
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher.verify(DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return False
     try:
         return _hasher.verify(stored_hash, password)

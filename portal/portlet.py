@@ -140,10 +140,10 @@ def _coerce_preference(spec: Preference, raw: Any) -> Any:
             raise ValueError(_("Not one of the allowed choices."))
         return str(raw)
     if spec.type == "str":
-        value = str(raw).strip()
-        if len(value) > spec.max_length:
+        text = str(raw).strip()
+        if len(text) > spec.max_length:
             raise ValueError(_("At most %(n)d characters.", n=spec.max_length))
-        return value
+        return text
     raise ValueError(f"unknown preference type {spec.type!r}")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
 
 from portal.db import Database
@@ -101,10 +101,10 @@ class SqlSessionStore(SessionStore):
                   "person_id": principal.get("person_id")}
         with self.db.engine.begin() as conn:
             updated = conn.execute(
-                WebSession.__table__.update().where(WebSession.id == sid).values(**values)
+                update(WebSession).where(WebSession.id == sid).values(**values)
             ).rowcount
             if not updated:
-                conn.execute(WebSession.__table__.insert().values(id=sid, **values))
+                conn.execute(insert(WebSession).values(id=sid, **values))
             if secrets.randbelow(200) == 0:  # now and then, forget long-dead sessions
                 conn.execute(delete(WebSession).where(WebSession.last_seen < time.time() - ttl))
 

@@ -71,7 +71,7 @@ __all__ = [
     "verify_password",
 ]
 
-from portal.audit import record as audit  # noqa: E402
+from portal.audit import record as audit
 
 
 def invalidate(portlet_id: str, *, user: int | None = None, post: str | None = None,

@@ -115,7 +115,8 @@ def seed_org(app: Flask) -> Org:
         people = {}
         for username, display, post, unit in [
             ("zg", "张专管", "inspector", units[0]), ("zg2", "李专管", "inspector", units[1]),
-            ("km", "王经理", "account_manager", units[0]), ("sh", "赵送货", "deliveryman", units[0]),
+            ("km", "王经理", "account_manager", units[0]),
+            ("sh", "赵送货", "deliveryman", units[0]),
             ("ld", "钱领导", "leader", city), ("bg", "孙文员", "office", city),
             ("admin", "周管理", "admin", city), ("bm", "吴部长", "dept_head", units[0]),
         ]:

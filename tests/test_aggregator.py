@@ -49,7 +49,7 @@ def signed_in(bad_app: Flask) -> tuple[Flask, Auth, Org]:
 
 
 def test_failing_portlets_do_not_break_the_page(signed_in, caplog) -> None:  # type: ignore[no-untyped-def]
-    app, auth, _org = signed_in
+    _app, auth, _org = signed_in
     started = time.monotonic()
     resp = auth.client.get("/")
     elapsed = time.monotonic() - started
@@ -114,7 +114,7 @@ def test_forbidden_and_unknown_windows(signed_in) -> None:  # type: ignore[no-un
 
 
 def test_admin_health_page_lists_portlets(signed_in) -> None:  # type: ignore[no-untyped-def]
-    app, auth, _org = signed_in
+    _app, auth, _org = signed_in
     auth.client.get("/")
     assert auth.client.get("/admin/health").status_code == 403  # inspectors are not admins
     auth.logout()

@@ -43,7 +43,7 @@ def test_session_id_rotates_at_login_and_cookie_flags(client, org) -> None:  # t
     resp = client.post("/login", data={"username": "zg", "password": "pw-123456"})
     after = client.get_cookie("portal_session").value
     assert before != after
-    cookie = [h for h in resp.headers.getlist("Set-Cookie") if h.startswith("portal_session")][0]
+    cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("portal_session"))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     # The old id is gone from the store: replaying it is not signed in.
     client.set_cookie("portal_session", before)

@@ -54,3 +54,5 @@ def test_cache_and_sessions_are_shared_between_nodes(pg_url: str, tmp_path) -> N
     # Signing out on one node ends the session everywhere.
     a.logout()
     assert b.get("/").status_code == 302
+    for node in (node_a, node_b):
+        node.extensions["portal"].db.engine.dispose()

@@ -139,5 +139,5 @@ def set_locale() -> Any:
         if person is not None:
             person.locale = wanted
             s.commit()
-    return redirect(safe_next(request.form.get("next") or request.referrer and
-                              urlsplit(request.referrer).path))
+    return redirect(safe_next(request.form.get("next") or (request.referrer and
+                              urlsplit(request.referrer).path)))
