@@ -82,11 +82,11 @@ def db_upgrade() -> None:
 @with_appcontext
 def demo_data(seed: int, customers: int, if_empty: bool) -> None:
     """Generate the Jiaxing-like demo organisation, staff, customers and notices."""
-    from portal.demo import generate
+    from portal.demo.generate import run
 
     if customers < 10:
         raise click.BadParameter("at least 10 customers", param_hint="--customers")
-    summary = generate.run(current_app, seed=seed, customers=customers, if_empty=if_empty)
+    summary = run(current_app, seed=seed, customers=customers, if_empty=if_empty)
     click.echo(summary)
 
 
