@@ -165,11 +165,11 @@ def serve(host: str, port: int, workers: int | None, threads: int,
         # threads) so that invalidations reach every request.
         workers = 2 * (os.cpu_count() or 1) if settings["REDIS_URL"] else 1
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-prom-"))
-    args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", str(threads), "--access-logfile", "-",
             "--timeout", "60", "--graceful-timeout", "20", *gunicorn_args, "portal.wsgi:app"]
     click.echo(" ".join(args))
-    os.execvp(args[0], args)
+    os.execv(args[0], args)
 
 
 def _add_plugin_commands() -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from portal.auth import AuthBackend, Principal
     from portal.events import DomainEvent
     from portal.portlet import Portlet
+    from portal.todo import TodoItem
 
 PROJECT = "portal"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -125,8 +126,12 @@ def portal_handle_event(event: DomainEvent) -> None:
 
 
 @hookspec
-def portal_todo_items(principal: Principal) -> Iterable[Any]:
-    """Return this plugin's open to-do items for *principal*, for the unified to-do list."""
+def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
+    """Return this plugin's open to-do items for *principal*, for the unified to-do list.
+
+    Return ``portal.toolkit.TodoItem`` objects, at most a hundred or so, newest first; the
+    to-do portlet merges every plugin's items and sorts them by deadline.
+    """
 
 
 @hookspec

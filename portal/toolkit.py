@@ -19,6 +19,7 @@ from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.passwords import hash_password, verify_password
 from portal.people import people_in_units, people_with_posts, subtree_ids
 from portal.plugins import hookimpl
+from portal.todo import TodoItem, todo_items
 from portal.portlet import (
     CachePolicy,
     Mode,
@@ -50,6 +51,7 @@ __all__ = [
     "Principal",
     "RenderContext",
     "Size",
+    "TodoItem",
     "Variance",
     "WindowState",
     "audit",
@@ -68,6 +70,7 @@ __all__ = [
     "role_required",
     "setting",
     "subtree_ids",
+    "todo_items",
     "verify_password",
 ]
 

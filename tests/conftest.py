@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from portal.migrate import upgrade
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.passwords import hash_password
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("PORTAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS", "redis://127.0.0.1:6379/14")
 PASSWORD = "pw-123456"
@@ -51,7 +53,7 @@ def pg_url() -> Iterator[str]:
 
 def make_app(db_url: str, **extra: Any) -> Flask:
     config = {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "TESTING": True,
-              "WTF_CSRF_ENABLED": False, **extra}
+              "WTF_CSRF_ENABLED": False, "LAYOUTS_DIR": str(ROOT / "layouts"), **extra}
     app = create_app(config)
     with app.app_context():
         upgrade(app)

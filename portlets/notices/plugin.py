@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import render_template
+from flask import render_template, url_for
 from sqlalchemy import select
 
 from portal.toolkit import (
@@ -22,6 +22,7 @@ from portal.toolkit import (
     Principal,
     RenderContext,
     Size,
+    TodoItem,
     Variance,
     db_session,
     hookimpl,
@@ -89,14 +90,15 @@ def portal_translations() -> str:
 
 
 @hookimpl
-def portal_todo_items(principal: Principal) -> Iterable[dict[str, Any]]:
+def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
     """Unread notices are to-dos of the reader."""
     rows = db_session().execute(
         select(Notice.id, Notice.title, Notice.submitted_at)
         .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
         .where(NoticeReceipt.person_id == principal.person_id, NoticeReceipt.read_at.is_(None))
         .order_by(Notice.submitted_at.desc()).limit(50)).all()
-    return [{"source": "notices", "id": r.id, "title": r.title, "at": r.submitted_at}
+    return [TodoItem(source=lazy_gettext("Notice"), title=r.title,
+                     url=url_for("notices.show", notice_id=r.id), created=r.submitted_at)
             for r in rows]
 
 

@@ -1,0 +1,266 @@
+"""``portal new-portlet NAME``: a new portlet plugin distribution, with its test, from templates.
+
+The result has the shape of ``examples/portal-hello-portlet``: a ``pyproject.toml`` declaring the
+``portal`` entry point, a package ``portal_<name>_portlet`` with ``plugin.py`` and a template,
+a README and a test that passes once the package is installed (``pip install -e``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import re
+import shutil
+from pathlib import Path
+from string import Template
+
+from portal.hookspecs import PROJECT
+
+#: What a plugin name may look like; it becomes the entry point name, the portlet id and part
+#: of the package name, so it must be valid as all three.
+NAME = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
+
+#: The distribution a generated plugin depends on (the portal itself, nothing else).
+PORTAL_DISTRIBUTION = "tobacco-portal"
+
+
+class ScaffoldError(ValueError):
+    """The plugin cannot be created (invalid name, existing folder, name already taken)."""
+
+
+def scaffold(name: str, target: Path) -> Path:
+    """Create ``target/portal-<name>-portlet/`` and return its path.
+
+    *name* must be 2-30 lowercase letters, digits or underscores, starting with a letter. The
+    folder must not exist yet, and no installed plugin may already use *name*. *target* is
+    created if needed. Raises :class:`ScaffoldError` with a message meant for the user.
+    """
+    check_name(name)
+    folder = Path(target) / f"portal-{name}-portlet"
+    if folder.exists():
+        raise ScaffoldError(f"{folder} already exists; choose another name or folder")
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        raise ScaffoldError(f"{folder} already exists; choose another name or folder") from None
+    except OSError as exc:
+        raise ScaffoldError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    try:
+        for relative, text in files_for(name).items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ScaffoldError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def check_name(name: str) -> None:
+    """Raise :class:`ScaffoldError` unless *name* can be a new plugin's name."""
+    if not NAME.match(name):
+        raise ScaffoldError(
+            f"invalid portlet name {name!r}: use 2 to 30 lowercase letters, digits or "
+            "underscores, starting with a letter (for example: weather, sales_report)"
+        )
+    taken = {ep.name: ep for ep in md.entry_points(group=PROJECT)}
+    if name in taken:
+        dist = taken[name].dist
+        owner = f" by {dist.metadata['Name']}" if dist else ""
+        raise ScaffoldError(
+            f"a plugin named {name!r} is already installed{owner}; choose another name"
+        )
+
+
+def files_for(name: str) -> dict[str, str]:
+    """The generated files, by path relative to the distribution's folder."""
+    values = {
+        "name": name,
+        "title": name.replace("_", " ").capitalize(),
+        "package": f"portal_{name}_portlet",
+        "dist": f"portal-{name}-portlet",
+        "portal_dist": PORTAL_DISTRIBUTION,
+    }
+    package = values["package"]
+    return {
+        "pyproject.toml": _PYPROJECT.substitute(values),
+        "README.md": _README.substitute(values),
+        f"{package}/__init__.py": _INIT.substitute(values),
+        f"{package}/plugin.py": _PLUGIN.substitute(values),
+        f"{package}/templates/{name}/portlet.html": _TEMPLATE.substitute(values),
+        f"tests/test_{name}.py": _TEST.substitute(values),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates ($name, $title, $package, $dist, $portal_dist; a literal dollar is $$)
+# ---------------------------------------------------------------------------------------------
+
+_PYPROJECT = Template("""\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "$dist"
+version = "0.1.0"
+description = "The $title portlet for 个人工作平台."
+readme = "README.md"
+requires-python = ">=3.11"
+dependencies = ["$portal_dist"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+# How the portal finds the plugin: <plugin name> = "<module with the hook functions>".
+[project.entry-points.portal]
+$name = "$package.plugin"
+
+[tool.setuptools]
+packages = ["$package"]
+include-package-data = true
+
+[tool.setuptools.package-data]
+$package = ["templates/**/*"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+filterwarnings = ["error"]
+
+[tool.ruff]
+line-length = 100
+target-version = "py311"
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP", "SIM", "RUF"]
+
+[tool.ruff.lint.isort]
+known-first-party = ["$package"]
+known-third-party = ["portal"]
+""")
+
+_README = Template("""\
+# $dist
+
+The **$title** portlet for 个人工作平台, generated by `portal new-portlet $name`.
+
+```sh
+pip install -e .            # the portal finds it through the `portal` entry point group
+portal plugins              # "$name ... active"
+pytest                      # its own tests
+```
+
+- `$package/plugin.py`: the `Portlet` declaration (id `$name`) and the hook functions.
+  Import only from `portal.toolkit` (and Flask).
+- `$package/templates/$name/portlet.html`: the window's content.
+- `tests/test_$name.py`: the portlet registered in a real portal, and rendered on its own.
+
+Before you publish it: set the description, the category, who may add it (`posts`, `roles`),
+the preferences, and what the output depends on (`CachePolicy.vary`). The plugin author's guide
+is `docs/plugins.md` in the portal's repository.
+""")
+
+_INIT = Template('''\
+"""The $title portlet for 个人工作平台."""
+''')
+
+_PLUGIN = Template('''\
+"""Registration of the $title portlet: the hook functions are the whole contract with the core.
+
+Import only from ``portal.toolkit`` (and Flask): everything else in ``portal`` may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Blueprint, render_template
+from portal.toolkit import (
+    CachePolicy,
+    Mode,
+    Portlet,
+    Preference,
+    PreferenceSchema,
+    RenderContext,
+    Size,
+    Variance,
+    hookimpl,
+    lazy_gettext,
+)
+
+#: Carries the templates; the core mounts it under ``/p/$name/`` for the portlet's own pages.
+bp = Blueprint("${name}_portlet", __name__, template_folder="templates")
+
+
+def render(ctx: RenderContext) -> str:
+    """The window's HTML. It depends on the user, hence ``vary=Variance.USER`` below."""
+    return render_template(
+        "$name/portlet.html",
+        name=ctx.principal.display_name,
+        note=ctx.preferences["note"],
+    )
+
+
+PORTLET = Portlet(
+    id="$name",
+    title=lazy_gettext("$title"),
+    description=lazy_gettext("TODO: one sentence saying what this portlet shows."),
+    category="general",
+    render=render,
+    default_size=Size(4, 3),
+    modes=frozenset({Mode.VIEW, Mode.EDIT}),
+    preferences=PreferenceSchema(
+        (Preference("note", "str", "", lazy_gettext("Note"), max_length=80),)
+    ),
+    cache=CachePolicy(ttl=300, vary=Variance.USER),
+    timeout=1.5,
+    blueprint=bp,
+)
+
+
+@hookimpl
+def portal_portlets() -> Iterable[Portlet]:
+    return [PORTLET]
+''')
+
+_TEMPLATE = Template("""\
+{#- The content of the $title window; the core draws the frame around it. -#}
+<p>{{ name }}: the $title portlet is ready for its content.</p>
+{% if note %}<p class="note">{{ note }}</p>{% endif %}
+""")
+
+_TEST = Template('''\
+"""The $title portlet registered in a real portal, and its render function on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from portal.app import create_app
+from portal.toolkit import Principal, RenderContext
+
+from $package import plugin
+
+
+def test_registered_in_the_portal(tmp_path: Path) -> None:
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "TESTING": True, "SECRET_KEY": "t"}
+    )
+    state = app.extensions["portal"]
+    try:
+        assert "$name" in state.portlets
+        assert state.portlet_plugin["$name"] == "$name"
+    finally:
+        state.db.engine.dispose()
+
+
+def test_render() -> None:
+    app = Flask(__name__)
+    app.register_blueprint(plugin.bp)
+    principal = Principal(person_id=1, username="zs", display_name="张三", org_unit_id=None)
+    prefs = plugin.PORTLET.preferences.merge({"note": "<b>hi</b>"})
+    with app.test_request_context("/"):
+        html = plugin.render(RenderContext(principal=principal, window_id="w", preferences=prefs))
+    assert "张三" in html
+    assert "&lt;b&gt;hi&lt;/b&gt;" in html
+''')
