@@ -18,7 +18,7 @@ from flask import Flask, g
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import OutboxEvent
+from portal.models import OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -43,33 +43,45 @@ def emit(session: Session, type: str, **payload: Any) -> OutboxEvent:
 
 
 def dispatch_pending(app: Flask, limit: int = 500) -> int:
-    """Deliver undelivered events; returns how many were delivered."""
+    """Deliver undelivered events; returns how many are now fully delivered.
+
+    Each event is locked (``SKIP LOCKED`` on PostgreSQL, so several workers share the work),
+    each handler runs in a savepoint of its own together with its delivery record: a handler
+    that raises is rolled back alone and retried later, the others are not run again.
+    """
     state = app.extensions["portal"]
-    delivered = 0
     with state.db.engine.connect() as conn:
         ids = list(conn.scalars(
             select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None),
                                          OutboxEvent.attempts < MAX_ATTEMPTS)
             .order_by(OutboxEvent.id).limit(limit)))
+    impls = state.plugins.pm.hook.portal_handle_event.get_hookimpls()
+    delivered = 0
     for event_id in ids:
         with state.db.transaction() as s:
             row = s.get(OutboxEvent, event_id, with_for_update={"skip_locked": True})
             if row is None or row.dispatched_at is not None:
                 continue
+            done = set(s.scalars(select(OutboxDelivery.plugin).where(
+                OutboxDelivery.event_id == event_id)))
             event = DomainEvent(row.id, row.type, dict(row.payload), row.created_at)
-            errors: list[str] = []
-
-            def on_error(plugin: str, exc: Exception, errors: list[str] = errors,
-                         event: DomainEvent = event) -> None:
-                log.error("plugin %s failed on event %s #%s: %s", plugin, event.type,
-                          event.id, exc, exc_info=exc)
-                errors.append(f"{plugin}: {exc}")
-
-            state.plugins.call_safely("portal_handle_event", on_error, event=event)
+            errors = []
+            for impl in impls:
+                if impl.plugin_name in done:
+                    continue
+                try:
+                    with s.begin_nested():
+                        impl.function(event=event)
+                        s.add(OutboxDelivery(event_id=event_id, plugin=impl.plugin_name))
+                except Exception as exc:
+                    log.error("plugin %s failed on event %s #%s: %s", impl.plugin_name,
+                              event.type, event.id, exc, exc_info=exc)
+                    errors.append(f"{impl.plugin_name}: {exc}")
             row.attempts += 1
             if errors:
                 row.last_error = "; ".join(errors)[:500]
             else:
                 row.dispatched_at = datetime.now()
+                row.last_error = None
                 delivered += 1
     return delivered

@@ -2,7 +2,7 @@
 
 from portal.models.audit import AuditEntry
 from portal.models.customers import CUSTOMER_STATUSES, STAFF_ROLES, Customer
-from portal.models.events import OutboxEvent
+from portal.models.events import OutboxDelivery, OutboxEvent
 from portal.models.org import ORG_KINDS, OrgUnit, Person, Post, PostAssignment
 from portal.models.web import UserLayout, WebSession
 
@@ -13,6 +13,7 @@ __all__ = [
     "AuditEntry",
     "Customer",
     "OrgUnit",
+    "OutboxDelivery",
     "OutboxEvent",
     "Person",
     "Post",

@@ -61,6 +61,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_event_dispatched_at'), ['dispatched_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_event_type'), ['type'], unique=False)
 
+    op.create_table('outbox_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('plugin', sa.String(length=100), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['outbox_event.id'], name=op.f('fk_outbox_delivery_event_id_outbox_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_delivery')),
+    sa.UniqueConstraint('event_id', 'plugin', name=op.f('uq_outbox_delivery_event_id'))
+    )
     op.create_table('post',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -226,6 +235,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_event_type'))
         batch_op.drop_index(batch_op.f('ix_outbox_event_dispatched_at'))
 
+    op.drop_table('outbox_delivery')
     op.drop_table('outbox_event')
     with op.batch_alter_table('org_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_unit_path'))
