@@ -19,7 +19,6 @@ from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.passwords import hash_password, verify_password
 from portal.people import people_in_units, people_with_posts, subtree_ids
 from portal.plugins import hookimpl
-from portal.todo import TodoItem, todo_items
 from portal.portlet import (
     CachePolicy,
     Mode,
@@ -31,6 +30,7 @@ from portal.portlet import (
     Variance,
     WindowState,
 )
+from portal.todo import TodoItem, todo_items
 
 __all__ = [
     "AuthBackend",
