@@ -86,23 +86,32 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     pm.register(corehooks, "portal.core")
     pm.check()
-    _register_portlets(app, state)
-    _register_auth_backends(app, state)
+    _collect_registrations(app, state)
     _register_extensions(app, state)
 
     from portal.views import register_views
 
     register_views(app)
-    for _name, bp in pm.collect_flat("portal_blueprints", app=app):
-        app.register_blueprint(bp)
+    _register_blueprints(app, state)
     state.layouts = load_layouts(settings["LAYOUTS_DIR"])
     _install_request_hooks(app)
     pm.collect("portal_startup", app=app)
     return app
 
 
-def _register_portlets(app: Flask, state: PortalState) -> None:
-    for plugin_name, portlet in state.plugins.collect_flat("portal_portlets"):
+def _collect_registrations(app: Flask, state: PortalState) -> None:
+    """Ask every plugin what it brings. A plugin that raises in any of these hooks is broken,
+    and everything it registered in the others is dropped too: half a plugin is worse than
+    none."""
+    pm = state.plugins
+    portlets = pm.collect_flat("portal_portlets")
+    backends = pm.collect_flat("portal_auth_backends", app=app)
+    translations = pm.collect("portal_translations")
+    migrations = pm.collect("portal_migrations")
+    broken = pm.broken()
+    for plugin_name, portlet in portlets:
+        if plugin_name in broken:
+            continue
         if not isinstance(portlet, Portlet):
             log.error("plugin %s returned %r, not a Portlet; ignored", plugin_name, portlet)
             continue
@@ -112,21 +121,38 @@ def _register_portlets(app: Flask, state: PortalState) -> None:
             continue
         state.portlets[portlet.id] = portlet
         state.portlet_plugin[portlet.id] = plugin_name
-        if portlet.blueprint is not None:
-            app.register_blueprint(portlet.blueprint, url_prefix=f"/p/{portlet.id}")
-    for _name, folder in state.plugins.collect("portal_translations"):
-        state.translation_dirs.append(str(folder))
-    for _name, folder in state.plugins.collect("portal_migrations"):
-        state.migration_dirs.append(str(folder))
-
-
-def _register_auth_backends(app: Flask, state: PortalState) -> None:
-    for plugin_name, backend in state.plugins.collect_flat("portal_auth_backends", app=app):
+    for plugin_name, backend in backends:
+        if plugin_name in broken:
+            continue
         if backend.name in state.auth_backends:
             log.error("auth backend %s of plugin %s is a duplicate; ignored", backend.name,
                       plugin_name)
             continue
         state.auth_backends[backend.name] = backend
+    state.translation_dirs += [str(f) for name, f in translations if name not in broken]
+    # Migrations of a broken plugin still apply: its tables must not vanish with its code.
+    state.migration_dirs += [str(folder) for _name, folder in migrations]
+
+
+def _register_blueprints(app: Flask, state: PortalState) -> None:
+    """Mount each portlet's blueprint under /p/<id>/, then the plugins' own blueprints; a
+    blueprint whose name clashes breaks its plugin, not the start-up."""
+    pm = state.plugins
+    for portlet_id, portlet in list(state.portlets.items()):
+        if portlet.blueprint is None:
+            continue
+        try:
+            app.register_blueprint(portlet.blueprint, url_prefix=f"/p/{portlet_id}")
+        except ValueError as exc:
+            plugin_name = state.portlet_plugin[portlet_id]
+            pm.mark_broken(plugin_name, exc)
+            for pid in [p for p, name in state.portlet_plugin.items() if name == plugin_name]:
+                state.portlets.pop(pid, None)
+    for plugin_name, bp in pm.collect_flat("portal_blueprints", app=app):
+        try:
+            app.register_blueprint(bp)
+        except ValueError as exc:
+            pm.mark_broken(plugin_name, exc)
 
 
 def _locale() -> str:

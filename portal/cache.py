@@ -45,6 +45,7 @@ def cache_config(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scope_value(portlet: Portlet, principal: Principal) -> str:
+    """The part of the fragment key a portlet's output varies by."""
     vary = portlet.cache.vary
     if vary is Variance.USER:
         return f"u{principal.person_id}"
@@ -53,6 +54,19 @@ def scope_value(portlet: Portlet, principal: Principal) -> str:
     if vary is Variance.ORG:
         return f"o{principal.org_unit_id}"
     return "all"
+
+
+def version_scopes(portlet: Portlet, principal: Principal) -> list[str]:
+    """The counters whose bump must refresh this window: for a post-varied portlet, one per
+    post the user holds, so that ``invalidate(post=...)`` reaches people with several posts."""
+    vary = portlet.cache.vary
+    if vary is Variance.USER:
+        return [f"u{principal.person_id}"]
+    if vary is Variance.POST:
+        return [f"p{post}" for post in sorted(principal.posts)]
+    if vary is Variance.ORG:
+        return [f"o{principal.org_unit_id}"]
+    return []
 
 
 def _version_key(portlet_id: str, scope: str | None = None) -> str:
@@ -87,21 +101,24 @@ class FragmentCache:
 
         The version counters of all windows are read in one round trip.
         """
-        scopes = [scope_value(p, principal) for p, _m, _prefs in windows]
-        vkeys: list[str] = []
-        for (portlet, _mode, _prefs), scope in zip(windows, scopes, strict=True):
-            vkeys += [_version_key(portlet.id), _version_key(portlet.id, scope)]
-        versions = self.cache.get_many(*vkeys) if vkeys and self.enabled else []
+        if not self.enabled:
+            return [None] * len(windows)
+        counters = [[_version_key(p.id)] + [_version_key(p.id, sc)
+                                             for sc in version_scopes(p, principal)]
+                    for p, _mode, _prefs in windows]
+        flat = [k for keys in counters for k in keys]
+        values = iter(self.cache.get_many(*flat) if flat else [])
         out: list[FragmentKey | None] = []
-        for i, ((portlet, mode, prefs), scope) in enumerate(zip(windows, scopes, strict=True)):
-            if not self.enabled or portlet.cache.ttl <= 0:
+        for (portlet, mode, prefs), keys in zip(windows, counters, strict=True):
+            versions = ".".join(str(next(values) or 0) for _ in keys)
+            if portlet.cache.ttl <= 0:
                 out.append(None)
                 continue
-            gv, sv = versions[2 * i] or 0, versions[2 * i + 1] or 0
             prefs_hash = hashlib.blake2s(
                 json.dumps(prefs, sort_keys=True, default=str).encode(), digest_size=6
             ).hexdigest()
-            key = f"f:{portlet.id}:{scope}:{mode}:{locale}:{prefs_hash}:{gv}.{sv}"
+            scope = scope_value(portlet, principal)
+            key = f"f:{portlet.id}:{scope}:{mode}:{locale}:{prefs_hash}:{versions}"
             etag = hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
             out.append(FragmentKey(key, etag))
         return out

@@ -129,7 +129,7 @@ def set_password(username: str, password: str) -> None:
     click.echo(f"password of {username} changed")
 
 
-@cli.command("new-portlet")
+@cli.command("new-portlet", with_appcontext=False)
 @click.argument("name")
 @click.option("--dir", "target", default=".", show_default=True, type=click.Path(),
               help="Where to create the package folder.")
@@ -144,7 +144,8 @@ def new_portlet(name: str, target: str) -> None:
     click.echo(f"created {path}; install it with: pip install -e {path}")
 
 
-@cli.command("serve", context_settings={"ignore_unknown_options": True})
+@cli.command("serve", with_appcontext=False,
+             context_settings={"ignore_unknown_options": True})
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
               show_default="5000 or $PORT")

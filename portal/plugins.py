@@ -92,7 +92,12 @@ class PluginManager:
         if info is None:
             module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__name__
             info = self.info.setdefault(name, PluginInfo(name=name, module=module))
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            # A hook implementation whose arguments match no specification: a bug, not an
+            # outage, so start-up stops and says which plugin.
+            raise PluginStartupError(f"plugin {name!r}: {exc}") from None
         info.hooks = sorted(
             hc.name for hc in self.pm.get_hookcallers(plugin) or () if hc.name.startswith("portal_")
         )
@@ -103,6 +108,14 @@ class PluginManager:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginStartupError(f"plugin {exc.plugin!r}: {exc}") from None
+
+    def mark_broken(self, name: str, exc: BaseException) -> None:
+        """Record *name* as broken and stop calling it (also used by the app for errors it
+        finds in what a plugin registered, such as a clashing blueprint)."""
+        self._mark_broken(name, exc)
+
+    def broken(self) -> set[str]:
+        return {name for name, info in self.info.items() if info.state == "broken"}
 
     def _mark_broken(self, name: str, exc: BaseException) -> None:
         info = self.info.setdefault(name, PluginInfo(name=name, module="?"))

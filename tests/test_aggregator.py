@@ -122,3 +122,21 @@ def test_admin_health_page_lists_portlets(signed_in) -> None:  # type: ignore[no
     html = auth.client.get("/admin/health").get_data(as_text=True)
     # admin has no layout file: default page; the aggregator's stats are process-wide
     assert "raiser" in html and "p95" in html
+
+
+def test_post_invalidation_reaches_people_with_several_posts(app: Flask) -> None:
+    from portal.auth import Principal
+    from portal.portlet import CachePolicy, Portlet, Variance
+
+    portlet = Portlet(id="by_post", title="t", render=lambda ctx: "",
+                      cache=CachePolicy(ttl=60, vary=Variance.POST))
+    two_posts = Principal(1, "u", "U", 1, posts=("inspector", "dept_head"))
+    with app.test_request_context():
+        cache = app.extensions["portal"].cache
+        [before] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        cache.invalidate("by_post", post="dept_head")
+        [after] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        assert before is not None and after is not None and before.key != after.key
+        cache.invalidate("by_post", post="deliveryman")  # a post they do not hold
+        [same] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        assert same == after
