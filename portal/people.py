@@ -48,3 +48,29 @@ def people_in_units(session: Session, unit_ids: list[int]) -> list[int]:
 def people_with_posts(session: Session, post_codes: list[str]) -> list[int]:
     return list(session.scalars(
         select(PostAssignment.person_id).join(Post).where(Post.code.in_(post_codes)).distinct()))
+
+
+#: Units below a county that own no customers themselves: their customers are the county's.
+SUB_DEPARTMENT_KINDS = ("monopoly", "marketing", "logistics")
+
+
+def customer_scope(session: Session, principal: Principal) -> list[int]:
+    """Org unit ids whose customers *principal* oversees.
+
+    Customers hang on county units (or the city), while people sit in the 专卖所 / 营销部 /
+    配送站 below them; a unit of those kinds stands for its county. Managed units count where
+    the person manages any, else their own unit. Admins see everything.
+    """
+    if principal.is_admin:
+        return list(session.scalars(select(OrgUnit.id)))
+    roots = list(principal.managed_units) or (
+        [principal.org_unit_id] if principal.org_unit_id else [])
+    ids: set[int] = set()
+    for unit_id in roots:
+        unit = session.get(OrgUnit, unit_id)
+        if unit is None:
+            continue
+        if unit.kind in SUB_DEPARTMENT_KINDS and unit.parent_id is not None:
+            unit = session.get(OrgUnit, unit.parent_id) or unit
+        ids.update(subtree_ids(session, unit.id))
+    return sorted(ids)

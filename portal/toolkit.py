@@ -17,7 +17,7 @@ from portal.db import Model, db_session
 from portal.events import DomainEvent, emit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.passwords import hash_password, verify_password
-from portal.people import people_in_units, people_with_posts, subtree_ids
+from portal.people import customer_scope, people_in_units, people_with_posts, subtree_ids
 from portal.plugins import hookimpl
 from portal.portlet import (
     CachePolicy,
@@ -56,6 +56,7 @@ __all__ = [
     "WindowState",
     "audit",
     "current_principal",
+    "customer_scope",
     "db_session",
     "emit",
     "gettext",

@@ -80,3 +80,26 @@ def test_org_subtree(app: Flask) -> None:
         assert set(subtree_ids(s, org.city)) == {org.city, org.unit_a, org.unit_b}
         assert subtree_ids(s, org.unit_b) == [org.unit_b]
         assert subtree_ids(s, 99999) == []
+
+
+def test_customer_scope_of_sub_department_is_its_county(app: Flask) -> None:
+    from portal.auth import Principal
+    from portal.models import OrgUnit
+    from portal.people import customer_scope
+
+    org = seed_org(app)
+    with app.app_context():
+        s = app.extensions["portal"].db.session()
+        county = s.get(OrgUnit, org.unit_a)
+        marketing = OrgUnit(code="HN-YX", name="海宁营销部", kind="marketing",
+                            parent_id=county.id)
+        s.add(marketing)
+        s.flush()
+        marketing.path = f"{county.path}{marketing.id}/"
+        s.commit()
+        head = Principal(1, "h", "H", marketing.id, managed_units=(marketing.id,))
+        assert set(customer_scope(s, head)) == {org.unit_a, marketing.id}
+        leader = Principal(2, "l", "L", org.city, managed_units=(org.city,))
+        assert set(customer_scope(s, leader)) >= {org.city, org.unit_a, org.unit_b}
+        clerk = Principal(3, "c", "C", org.unit_b)
+        assert customer_scope(s, clerk) == [org.unit_b]
