@@ -43,3 +43,21 @@ def portal_portlets() -> list[Portlet]:
         Portlet(id="leaders_only", title="Leaders", render=_count,
                 roles=frozenset({"leader"}), cache=CachePolicy(ttl=0)),
     ]
+
+
+FLAKY = {"failures_left": 1}
+
+
+def _flaky(ctx: RenderContext) -> str:
+    if FLAKY["failures_left"] > 0:
+        FLAKY["failures_left"] -= 1
+        raise RuntimeError("first render fails")
+    return "<p class='recovered'>recovered after retry</p>"
+
+
+class FlakyPlugin:
+    """Registered by the browser test: a portlet whose first render fails."""
+
+    @hookimpl
+    def portal_portlets(self) -> list[Portlet]:
+        return [Portlet(id="flaky", title="Flaky", render=_flaky, cache=CachePolicy(ttl=0))]
