@@ -120,7 +120,8 @@ class Aggregator:
         defer_lazy: bool = False,
     ) -> list[RenderedWindow]:
         keys = self.cache.keys_for(
-            [(r.portlet, r.mode.value, dict(r.preferences)) for r in requests], principal, locale
+            [(r.portlet, r.mode.value, dict(r.preferences), r.window_id) for r in requests],
+            principal, locale,
         )
         cached = self.cache.get_many(keys)
         out: list[RenderedWindow | None] = [None] * len(requests)

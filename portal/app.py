@@ -170,7 +170,9 @@ def config_mod_settings() -> dict[str, Any]:
 
 
 def _register_extensions(app: Flask, state: PortalState) -> None:
-    dirs = [str(HERE / "translations"), *state.translation_dirs]
+    # Flask-Babel merges the catalogues in order, later ones winning: the core's comes last so
+    # that a plugin translating a common message id ("Name") cannot change the core's pages.
+    dirs = [*state.translation_dirs, str(HERE / "translations")]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = state.settings["DEFAULT_LOCALE"]
     Babel(app, locale_selector=_locale)
@@ -202,7 +204,20 @@ def _install_request_hooks(app: Flask) -> None:
         locale = get_locale()
         tag = "zh-CN" if locale is None else "-".join(
             part for part in (locale.language, locale.territory) if part)
-        values: dict[str, Any] = {"principal": principal, "current_locale_tag": tag}
+        def nav_pages() -> list[Any]:
+            """The user's pages for the tab bar, on every page (plugins' own pages too)."""
+            if principal is None:
+                return []
+            pages = g.get("portal_pages")
+            if pages is None:
+                from portal.db import db_session
+                from portal.homepage import user_pages
+
+                pages = g.portal_pages = user_pages(db_session(), principal)
+            return list(pages)
+
+        values: dict[str, Any] = {"principal": principal, "current_locale_tag": tag,
+                                  "nav_pages": nav_pages}
         pm = app.extensions["portal"].plugins
         for _name, extra in pm.call_safely(
                 "portal_template_vars",

@@ -93,11 +93,12 @@ class FragmentCache:
 
     def keys_for(
         self,
-        windows: Sequence[tuple[Portlet, str, Mapping[str, Any]]],
+        windows: Sequence[tuple[Portlet, str, Mapping[str, Any], str]],
         principal: Principal,
         locale: str,
     ) -> list[FragmentKey | None]:
-        """Cache keys for ``(portlet, mode, preferences)`` windows; ``None`` where uncacheable.
+        """Cache keys for ``(portlet, mode, preferences, window id)`` windows; ``None`` where
+        uncacheable. The window id is part of the key because a portlet may use it in its HTML.
 
         The version counters of all windows are read in one round trip.
         """
@@ -105,11 +106,11 @@ class FragmentCache:
             return [None] * len(windows)
         counters = [[_version_key(p.id)] + [_version_key(p.id, sc)
                                              for sc in version_scopes(p, principal)]
-                    for p, _mode, _prefs in windows]
+                    for p, _mode, _prefs, _window in windows]
         flat = [k for keys in counters for k in keys]
         values = iter(self.cache.get_many(*flat) if flat else [])
         out: list[FragmentKey | None] = []
-        for (portlet, mode, prefs), keys in zip(windows, counters, strict=True):
+        for (portlet, mode, prefs, window_id), keys in zip(windows, counters, strict=True):
             versions = ".".join(str(next(values) or 0) for _ in keys)
             if portlet.cache.ttl <= 0:
                 out.append(None)
@@ -118,7 +119,7 @@ class FragmentCache:
                 json.dumps(prefs, sort_keys=True, default=str).encode(), digest_size=6
             ).hexdigest()
             scope = scope_value(portlet, principal)
-            key = f"f:{portlet.id}:{scope}:{mode}:{locale}:{prefs_hash}:{versions}"
+            key = f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{prefs_hash}:{versions}"
             etag = hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
             out.append(FragmentKey(key, etag))
         return out

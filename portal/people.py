@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from portal.auth import Principal
 from portal.models import OrgUnit, Person, Post, PostAssignment
+from portal.query import prefix_match
 
 
 def principal_for(session: Session, person: Person, auth_method: str = "password") -> Principal:
@@ -37,7 +38,7 @@ def subtree_ids(session: Session, unit_id: int) -> list[int]:
     unit = session.get(OrgUnit, unit_id)
     if unit is None:
         return []
-    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path))))
+    return list(session.scalars(select(OrgUnit.id).where(prefix_match(OrgUnit.path, unit.path))))
 
 
 def people_in_units(session: Session, unit_ids: list[int]) -> list[int]:

@@ -30,6 +30,7 @@ from portal.portlet import (
     Variance,
     WindowState,
 )
+from portal.query import prefix_match
 from portal.todo import TodoItem, todo_items
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "ngettext",
     "people_in_units",
     "people_with_posts",
+    "prefix_match",
     "role_required",
     "setting",
     "subtree_ids",

@@ -133,10 +133,10 @@ def test_post_invalidation_reaches_people_with_several_posts(app: Flask) -> None
     two_posts = Principal(1, "u", "U", 1, posts=("inspector", "dept_head"))
     with app.test_request_context():
         cache = app.extensions["portal"].cache
-        [before] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        [before] = cache.keys_for([(portlet, "view", {}, "w")], two_posts, "zh_CN")
         cache.invalidate("by_post", post="dept_head")
-        [after] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        [after] = cache.keys_for([(portlet, "view", {}, "w")], two_posts, "zh_CN")
         assert before is not None and after is not None and before.key != after.key
         cache.invalidate("by_post", post="deliveryman")  # a post they do not hold
-        [same] = cache.keys_for([(portlet, "view", {})], two_posts, "zh_CN")
+        [same] = cache.keys_for([(portlet, "view", {}, "w")], two_posts, "zh_CN")
         assert same == after

@@ -97,7 +97,8 @@ def test_bad_input_saves_nothing(app: Flask) -> None:
     with app.app_context():
         s = app.extensions["portal"].db.session()
         assert s.scalar(select(func.count(Notice.id))) == 0
-    assert sender.client.get("/p/notices/?page=0").status_code == 400
+    bad_page = sender.client.get("/p/notices/?page=0")
+    assert bad_page.status_code == 400 and "页码必须是正整数" in bad_page.get_data(as_text=True)
     assert sender.client.get("/p/notices/?box=trash").status_code == 400
     assert sender.client.get("/p/notices/99999").status_code == 404
 

@@ -47,7 +47,7 @@ class Person(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(64), index=True)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(120))
     mobile: Mapped[str | None] = mapped_column(String(20))

@@ -35,11 +35,11 @@ def register_views(app: Flask) -> None:
             413: _("The upload is too large."),
         }
         code = exc.code or 500
-        text = messages.get(code, exc.description or "")
-        if exc.description and code not in (404, 405, 413) and \
-                not exc.description.startswith(("The ", "You ", "Bad ")):
-            text = exc.description
-        return _error_page(code, text)
+        # A view's own abort(403, "...") message is shown as is; werkzeug's generic English
+        # descriptions are replaced by translated ones.
+        custom = exc.description and exc.description != type(exc).description
+        text = exc.description if custom else messages.get(code, exc.description or "")
+        return _error_page(code, str(text))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

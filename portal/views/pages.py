@@ -33,13 +33,13 @@ def _state() -> Any:
 
 def _page(key: str | None) -> tuple[list[PageSpec], PageSpec]:
     pages = user_pages(db_session(), g.principal)
+    g.portal_pages = pages  # the tab bar reuses them instead of asking again
     if not pages:
         abort(404)
-    if key is None:
-        return pages, pages[0]
-    page = next((p for p in pages if p.key == key), None)
+    page = pages[0] if key is None else next((p for p in pages if p.key == key), None)
     if page is None:
         abort(404)
+    g.portal_page_key = page.key
     return pages, page
 
 

@@ -108,6 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_org_unit_id'), ['org_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_person_display_name'), ['display_name'], unique=False)
 
     op.create_table('customer',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,1 @@
+"""My profile (我的信息): who the portal thinks you are — unit, posts and roles."""
