@@ -79,7 +79,9 @@ PORTLET = Portlet(
     description=lazy_gettext("Active customers of your units by grade and business format."),
     category="customers",
     render=render,
-    roles=frozenset({"leader", "manager", "admin"}),
+    # Counts of a unit's customers are no secret to the people who serve them; deliverymen
+    # work by route and have "my customers" instead.
+    posts=frozenset({"inspector", "account_manager", "dept_head", "leader"}),
     default_size=Size(8, 5),
     min_size=Size(4, 4),
     max_size=Size(12, 8),
