@@ -1,29 +1,50 @@
 # 个人工作平台 — the two commands that matter: `make demo` and `make test`.
-PY      ?= python3
-VENV    := .venv
-BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml examples/*/pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
-PORT    ?= 5000
+#
+# Everything runs from .venv/bin/..., so nothing needs activating. `make test` installs
+# everything from nothing (Debian packages, virtualenv, catalogues), starts PostgreSQL and
+# Redis when they are down, then runs ruff, mypy, the import contract and pytest.
 
-.PHONY: install system venv translations lint typecheck contracts test pytest demo bench clean
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# One step after the other, even under `make -j`: the steps share the virtualenv.
+.NOTPARALLEL:
+.PHONY: install system services venv translations lint typecheck contracts test pytest \
+        demo bench clean
+
+## Installation ---------------------------------------------------------------------------
 
 install: system venv translations
 
+# Debian packages (slapd, nginx, chromium, wrk, ...); a no-op when they are all there.
 system:
 	bash scripts/install-system.sh
 
+# PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: started when down, fail if not.
+services:
+	bash scripts/services.sh ensure
+
 venv: $(STAMP)
+
+# Reinstalled only when pyproject.toml is newer than the stamp.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+# Compile the message catalogues of the core and of every portlet that ships some.
 translations: venv
-	$(BIN)/python scripts/i18n.py check
-	for d in portal/translations portlets/*/translations; do \
-	  [ -d "$$d" ] && $(BIN)/pybabel compile -q -f -d "$$d" || true; done
+	@for dir in portal/translations portlets/*/translations; do \
+	  [ -d "$$dir" ] || continue; \
+	  find "$$dir" -name '*.po' | grep -q . || continue; \
+	  echo "$(BIN)/pybabel compile -f -d $$dir"; \
+	  $(BIN)/pybabel compile -f -d "$$dir" || exit 1; \
+	done
+
+## Checks ---------------------------------------------------------------------------------
 
 lint: venv
 	$(BIN)/ruff check .
@@ -35,20 +56,24 @@ contracts: venv
 	$(BIN)/lint-imports
 
 pytest: venv
-	bash scripts/services.sh
 	mkdir -p test-output
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider --junitxml=test-output/junit.xml
 
-test: install lint typecheck contracts pytest
+test: install
+	@$(MAKE) --no-print-directory services lint typecheck contracts pytest
+
+## Running --------------------------------------------------------------------------------
 
 demo: install
 	$(BIN)/portal db upgrade
 	$(BIN)/portal demo-data --if-empty
-	$(BIN)/portal serve --port $(PORT)
+	$(BIN)/portal serve --port $${PORT:-5000}
 
-bench: install
-	bash scripts/services.sh
+# Prints figures (requests/s, latency, worker memory); never fails on a timing.
+bench: install services
 	$(BIN)/python bench/homepage.py
 
 clean:
-	rm -rf $(VENV) instance test-output .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \
+	  *.egg-info build dist
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
