@@ -86,6 +86,8 @@ class Aggregator:
         self.threshold = int(settings["BREAKER_THRESHOLD"])
         self.cooldown = float(settings["BREAKER_COOLDOWN"])
         self.threads = int(settings["RENDER_THREADS"])
+        #: Workers one page uses at most (each takes windows from the page's queue).
+        self.parallelism = max(1, min(self.threads, int(settings["RENDER_PARALLELISM"])))
         self.stats: dict[str, PortletStats] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -125,7 +127,7 @@ class Aggregator:
         )
         cached = self.cache.get_many(keys)
         out: list[RenderedWindow | None] = [None] * len(requests)
-        pending: list[tuple[int, Future[str], float, float]] = []
+        pending: list[_Job] = []
         now = time.monotonic()
         for i, (req, key, html) in enumerate(zip(requests, keys, cached, strict=True)):
             st = self._stats(req.portlet.id)
@@ -142,17 +144,17 @@ class Aggregator:
                 out[i] = self._box(req, "unavailable")
                 continue
             ctx = RenderContext(principal, req.window_id, req.preferences, req.mode, req.state)
-            fn = _bind(req.portlet, ctx)
-            started = time.monotonic()
-            pending.append((i, self._executor().submit(fn), started,
-                            started + self.timeout_for(req.portlet)))
+            pending.append(_Job(i, req.portlet, ctx, now + self.timeout_for(req.portlet)))
+        self._start_workers(pending)
 
-        for i, fut, started, deadline in sorted(pending, key=lambda p: p[3]):
+        for job in sorted(pending, key=lambda j: j.deadline):
+            i, fut = job.index, job.future
             req = requests[i]
             st = self._stats(req.portlet.id)
             try:
-                html = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+                html = fut.result(timeout=max(0.0, job.deadline - time.monotonic()))
             except FutureTimeout:
+                fut.cancel()  # not started yet: no worker will pick it up any more
                 st.timeouts += 1
                 self._failed(req.portlet, st, "timeout")
                 log.warning("portlet %s timed out after %.2fs (window %s)", req.portlet.id,
@@ -166,7 +168,7 @@ class Aggregator:
                               req.window_id)
                 out[i] = self._box(req, "error")
                 continue
-            elapsed = time.monotonic() - started
+            elapsed = job.elapsed
             st.renders += 1
             st.durations.append(elapsed)
             st.consecutive_failures = 0
@@ -177,6 +179,40 @@ class Aggregator:
                 self.cache.set(key, html, req.portlet.cache.ttl)
             out[i] = RenderedWindow(req.window_id, html, "ok", key.etag if key else None)
         return [w for w in out if w is not None]
+
+    def _start_workers(self, jobs: list[_Job]) -> None:
+        """Hand *jobs* to a few workers that share one queue.
+
+        Each worker pushes one copy of the request context and renders jobs until the queue is
+        empty, so a page pays for a context, a database session and the template globals once
+        per worker rather than once per window. A window that hangs blocks its worker only:
+        the others go on with the queue, and the page waits for no window past its deadline.
+        """
+        if not jobs:
+            return
+        queue = deque(jobs)
+
+        def work() -> None:
+            while True:
+                try:
+                    job = queue.popleft()
+                except IndexError:
+                    return
+                if not job.future.set_running_or_notify_cancel():
+                    continue  # its deadline passed before it started
+                started = time.monotonic()
+                try:
+                    html = job.portlet.render(job.ctx)
+                except BaseException as exc:
+                    job.elapsed = time.monotonic() - started
+                    job.future.set_exception(exc)
+                else:
+                    job.elapsed = time.monotonic() - started
+                    job.future.set_result(html)
+
+        pool = self._executor()
+        for _ in range(min(len(jobs), self.parallelism)):
+            pool.submit(copy_current_request_context(work) if has_request_context() else work)
 
     def _failed(self, portlet: Portlet, st: PortletStats, kind: str) -> None:
         metrics.PORTLET_ERRORS.labels(portlet.id, kind).inc()
@@ -210,10 +246,14 @@ class Aggregator:
         return rows
 
 
-def _bind(portlet: Portlet, ctx: RenderContext) -> Any:
-    def call() -> str:
-        return portlet.render(ctx)
+@dataclass
+class _Job:
+    """One window waiting for a worker. Workers run in a copy of the request context: url_for,
+    gettext and the session work there as in the view."""
 
-    # The render thread gets a copy of the request context: url_for, gettext and the session
-    # work there as in the view, and its own app context tears down its own database session.
-    return copy_current_request_context(call) if has_request_context() else call
+    index: int
+    portlet: Portlet
+    ctx: RenderContext
+    deadline: float
+    future: Future[str] = field(default_factory=Future)
+    elapsed: float = 0.0

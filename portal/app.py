@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
@@ -16,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from portal import config as config_mod
 from portal import metrics
 from portal.aggregator import Aggregator
+from portal.assembly import PieceCache
 from portal.auth import AuthBackend, Principal
 from portal.cache import FragmentCache
 from portal.db import Database
@@ -40,6 +42,7 @@ class PortalState:
     aggregator: Aggregator
     portlets: dict[str, Portlet] = field(default_factory=dict)
     portlet_plugin: dict[str, str] = field(default_factory=dict)
+    pieces: PieceCache = field(default_factory=PieceCache)
     auth_backends: dict[str, AuthBackend] = field(default_factory=dict)
     layouts: dict[str, PostLayout] = field(default_factory=dict)
     translation_dirs: list[str] = field(default_factory=list)
@@ -155,12 +158,19 @@ def _register_blueprints(app: Flask, state: PortalState) -> None:
             pm.mark_broken(plugin_name, exc)
 
 
-def _locale() -> str:
+_PARSED_LOCALES: dict[str, Locale] = {}
+
+
+def _locale() -> Locale:
+    """The user's language; parsed Locale objects are kept, since parsing one looks at the
+    disk each time."""
     settings = config_mod_settings()
     wanted = session.get("locale")
-    if wanted in settings["LOCALES"]:
-        return str(wanted)
-    return str(settings["DEFAULT_LOCALE"])
+    code = str(wanted if wanted in settings["LOCALES"] else settings["DEFAULT_LOCALE"])
+    parsed = _PARSED_LOCALES.get(code)
+    if parsed is None:
+        parsed = _PARSED_LOCALES[code] = Locale.parse(code)
+    return parsed
 
 
 def config_mod_settings() -> dict[str, Any]:
@@ -179,6 +189,9 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
     from portal.labels import label
 
     app.jinja_env.filters["label"] = label
+    from portal import i18n
+
+    i18n.install(app)
     CSRFProtect(app)
     if state.settings["REDIS_URL"]:
         store: Any = RedisSessionStore(state.settings["REDIS_URL"])
@@ -198,6 +211,11 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _template_vars() -> dict[str, Any]:
+        # Every template of a request (a page, each portlet's fragment) gets the same values:
+        # compute them once per context.
+        cached: dict[str, Any] | None = g.get("_portal_template_vars")
+        if cached is not None:
+            return cached
         from flask_babel import get_locale
 
         principal = g.get("principal")
@@ -224,6 +242,7 @@ def _install_request_hooks(app: Flask) -> None:
                 lambda name, exc: log.error("plugin %s: template vars failed: %s", name, exc),
                 principal=principal):
             values.update(extra)
+        g._portal_template_vars = values
         return values
 
     @app.teardown_request

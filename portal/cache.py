@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from flask_caching import Cache
 
 from portal.auth import Principal
@@ -84,12 +85,54 @@ class FragmentCache:
         self.cache = Cache()
         self.enabled = True
         self.shared = False
+        #: key → (expires at, html): the process-local copy of fragments (see get_many).
+        self.near: dict[str, tuple[float, str]] = {}
+        self.near_size = 4096
+        #: (person id, layout version) → the user's layout diffs (see portal.homepage).
+        self.user_diffs: dict[tuple[int, int], dict[str, Any]] = {}
 
     def init_app(self, app: Flask, settings: Mapping[str, Any]) -> None:
         config = cache_config(settings)
         self.cache.init_app(app, config=config)
         self.shared = config["CACHE_TYPE"] == "RedisCache"
         self.enabled = bool(settings["PORTLET_CACHE"]) and settings["CACHE_TYPE"] != "null"
+
+    def prefetch(self, principal: Principal, keys: Sequence[str],
+                 portlets: Sequence[Portlet]) -> None:
+        """Read *keys* and the version counters of *portlets* in one round trip, for the rest
+        of this request (``get`` and ``keys_for`` look here first)."""
+        wanted = list(keys)
+        if self.enabled:
+            for p in portlets:
+                wanted += [_version_key(p.id)] + [_version_key(p.id, sc)
+                                                  for sc in version_scopes(p, principal)]
+        wanted = list(dict.fromkeys(wanted))
+        memo = self._memo()
+        if memo is not None:
+            memo.update(zip(wanted, self.cache.get_many(*wanted), strict=True))
+
+    @staticmethod
+    def _memo() -> dict[str, Any] | None:
+        if not has_request_context():
+            return None
+        memo: dict[str, Any] | None = g.get("_portal_cache_memo")
+        if memo is None:
+            memo = g._portal_cache_memo = {}
+        return memo
+
+    def get(self, key: str) -> Any:
+        """One value, from this request's prefetch if it was read there."""
+        memo = self._memo()
+        if memo is not None and key in memo:
+            return memo[key]
+        return self.cache.get(key)
+
+    def _get_many_memo(self, keys: list[str]) -> list[Any]:
+        memo = self._memo() or {}
+        missing = [k for k in keys if k not in memo]
+        if missing:
+            memo = {**memo, **dict(zip(missing, self.cache.get_many(*missing), strict=True))}
+        return [memo[k] for k in keys]
 
     def keys_for(
         self,
@@ -108,7 +151,7 @@ class FragmentCache:
                                              for sc in version_scopes(p, principal)]
                     for p, _mode, _prefs, _window in windows]
         flat = [k for keys in counters for k in keys]
-        values = iter(self.cache.get_many(*flat) if flat else [])
+        values = iter(self._get_many_memo(flat) if flat else [])
         out: list[FragmentKey | None] = []
         for (portlet, mode, prefs, window_id), keys in zip(windows, counters, strict=True):
             versions = ".".join(str(next(values) or 0) for _ in keys)
@@ -125,12 +168,48 @@ class FragmentCache:
         return out
 
     def get_many(self, keys: Sequence[FragmentKey | None]) -> list[str | None]:
-        wanted = [k.key for k in keys if k is not None]
-        found = iter(self.cache.get_many(*wanted) if wanted else [])
-        return [next(found) if k is not None else None for k in keys]
+        """Fragments for *keys*: from this process's near cache, else from the shared cache.
+
+        A fragment key contains every version counter the fragment depends on, so the
+        content under a key never changes; only its time to live ends it. That makes a
+        per-process copy safe, and a warm page needs no round trip for its fragments.
+        """
+        now = time.time()
+        out: list[str | None] = [None] * len(keys)
+        missing: list[tuple[int, str]] = []
+        for i, k in enumerate(keys):
+            if k is None:
+                continue
+            near = self.near.get(k.key)
+            if near is not None and near[0] > now:
+                out[i] = near[1]
+            else:
+                missing.append((i, k.key))
+        if missing:
+            values = self.cache.get_many(*[key for _i, key in missing])
+            for (i, key), value in zip(missing, values, strict=True):
+                if isinstance(value, tuple) and value[0] > now:
+                    out[i] = value[1]
+                    self._keep(key, value)
+        return out
 
     def set(self, key: FragmentKey, html: str, ttl: int) -> None:
-        self.cache.set(key.key, html, timeout=ttl)
+        value = (time.time() + ttl, html)
+        self.cache.set(key.key, value, timeout=ttl)
+        self._keep(key.key, value)
+
+    def _keep(self, key: str, value: tuple[float, str]) -> None:
+        if len(self.near) >= self.near_size:
+            self.near.clear()
+        self.near[key] = value
+
+    def version(self, name: str) -> int:
+        """The current value of counter *name* (0 if never bumped)."""
+        return int(self.get(_version_key(name)) or 0)
+
+    def bump(self, name: str) -> None:
+        """Bump counter *name*, e.g. after a user's layout changed."""
+        self._bump(_version_key(name))
 
     def invalidate(self, portlet_id: str, *, user: int | None = None, post: str | None = None,
                    org: int | None = None) -> None:
@@ -143,7 +222,12 @@ class FragmentCache:
             scope = f"o{org}"
         else:
             scope = None
-        key = _version_key(portlet_id, scope)
+        self._bump(_version_key(portlet_id, scope))
+
+    def _bump(self, key: str) -> None:
+        memo = self._memo()
+        if memo is not None:
+            memo.pop(key, None)
         if self.shared:
             # INCR: atomic across web nodes, and the counter never expires.
             self.cache.cache.inc(key)

@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
              "Consecutive failures after which a portlet is skipped for a cool-down."),
     _setting("BREAKER_COOLDOWN", float, 30.0, "Seconds a tripped portlet is skipped."),
     _setting("RENDER_THREADS", int, 16, "Threads per worker that render portlet windows."),
+    _setting("RENDER_PARALLELISM", int, 4,
+             "Threads one page renders its windows on at most (they share the page's queue)."),
     _setting("DISABLED_PLUGINS", list, [], "Entry point names of plugins not to load."),
     _setting("AUTH_BACKENDS", list, ["local"], "Sign-in backends, tried in this order."),
     _setting("DEFAULT_LOCALE", str, "zh_CN", "Language for users who have not chosen one."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,11 +32,39 @@ def user_pages(session: Session, principal: Principal) -> list[PageSpec]:
         if p.key not in seen:
             seen.add(p.key)
             unique.append(p)
-    diffs = dict(session.execute(
-        select(UserLayout.page_key, UserLayout.diff).where(
-            UserLayout.person_id == principal.person_id)
-    ).all())
+    # One round trip for the user's diffs and the version counters of every window the
+    # aggregator will ask about (windows a diff hides cost a counter read, not a round trip).
+    portlets = state.portlets
+    state.cache.prefetch(principal, [f"v:{_diff_counter(principal.person_id)}"], [
+        portlets[w.portlet_id] for p in unique for w in p.windows if w.portlet_id in portlets])
+    diffs = _user_diffs(session, principal.person_id)
     return [apply_user_diff(p, diffs.get(p.key)) for p in unique]
+
+
+def _diff_counter(person_id: int) -> str:
+    return f"ul:{person_id}"
+
+
+def _user_diffs(session: Session, person_id: int) -> dict[str, Any]:
+    """The user's diffs by page: this process's copy for the current version, else the
+    database."""
+    cache = current_app.extensions["portal"].cache
+    # Keyed by the counter that every change bumps (on any node): a copy is never stale.
+    key = (person_id, cache.version(_diff_counter(person_id)))
+    diffs = cache.user_diffs.get(key)
+    if diffs is None:
+        diffs = dict(session.execute(
+            select(UserLayout.page_key, UserLayout.diff).where(
+                UserLayout.person_id == person_id)).all())
+        if len(cache.user_diffs) >= 10_000:
+            cache.user_diffs.clear()
+        cache.user_diffs[key] = diffs
+    return diffs
+
+
+def forget_user_diffs(person_id: int) -> None:
+    """Call after committing a change to the user's diffs, so every node reads them again."""
+    current_app.extensions["portal"].cache.bump(_diff_counter(person_id))
 
 
 def window_portlet(spec: WindowSpec, principal: Principal) -> Portlet | None:
@@ -53,7 +81,8 @@ def window_request(page: PageSpec, spec: WindowSpec, portlet: Portlet,
     return WindowRequest(
         window_id=spec.id, portlet=portlet, preferences=prefs, mode=mode,
         state=state or spec.state,
-        retry_url=url_for("pages.window", page_key=page.key, window_id=spec.id),
+        # url_for costs more than the rest of this function; the rule is /w/<page>/<window>.
+        retry_url=f"{request.script_root}/w/{page.key}/{spec.id}",
     )
 
 

@@ -13,14 +13,23 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from portal.access import login_required
+from portal.assembly import fill, placeholders
 from portal.db import db_session
-from portal.homepage import save_window_change, user_pages, window_portlet, window_request
+from portal.homepage import (
+    forget_user_diffs,
+    save_window_change,
+    user_pages,
+    window_portlet,
+    window_request,
+)
 from portal.layout import PageSpec, WindowSpec
 from portal.portlet import Mode, Portlet, WindowState
 
@@ -70,7 +79,11 @@ def page(page_key: str) -> Any:
 
 
 def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = None) -> str:
+    """The page from cached pieces: frames and shell come from the per-process piece cache,
+    window bodies from the aggregator (fragment cache or a fresh render)."""
     principal = g.principal
+    state = _state()
+    locale = str(get_locale())
     placed: list[tuple[WindowSpec, Portlet]] = []
     for spec in page.windows:
         portlet = window_portlet(spec, principal)
@@ -81,12 +94,32 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
                        state=WindowState.MAXIMIZED if maximized else spec.state)
         for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
     ]
-    rendered = {w.window_id: w for w in _state().aggregator.render(
-        wanted, principal, str(get_locale()), defer_lazy=True)}
-    return render_template(
-        "portal/page.html", pages=pages, page=page, placed=placed, rendered=rendered,
-        maximized=maximized,
-    )
+    rendered = {w.window_id: w for w in state.aggregator.render(
+        wanted, principal, locale, defer_lazy=True)}
+    csrf = generate_csrf()
+    grid = []
+    for spec, portlet in placed:
+        out = rendered.get(spec.id)
+        lazy = out is not None and out.status == "lazy"
+        frame = state.pieces.get(
+            # The frame shows no preferences: everything else about the window is in the key.
+            ("frame", page.key, spec.id, spec.x, spec.y, spec.w, spec.h, spec.state,
+             spec.lock_edit, portlet.id, locale, maximized, lazy),
+            lambda spec=spec, portlet=portlet, lazy=lazy: render_template(
+                "portal/window.html", page=page, spec=spec, portlet=portlet, lazy=lazy,
+                maximized=maximized, **placeholders()),
+        )
+        grid.append(fill(frame, csrf, body=out.html if out is not None and not lazy else ""))
+    if session.get("_flashes"):  # a one-off message: render the shell for this request only
+        shell = render_template("portal/page.html", page=page, has_windows=bool(placed),
+                                maximized=maximized, **placeholders())
+    else:
+        shell_key = ("shell", principal, tuple((p.key, p.title, p.title_en) for p in pages),
+                     page.key, locale, request.full_path, maximized, bool(placed))
+        shell = state.pieces.get(shell_key, lambda: render_template(
+            "portal/page.html", page=page, has_windows=bool(placed), maximized=maximized,
+            **placeholders()))
+    return fill(shell, csrf, grid="".join(grid))
 
 
 @bp.route("/page/<page_key>/<window_id>")
@@ -146,6 +179,7 @@ def edit(page_key: str, window_id: str) -> Any:
             s = db_session()
             save_window_change(s, g.principal, page, spec.id, {"prefs": clean})
             s.commit()
+            forget_user_diffs(g.principal.person_id)
             return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")
         values = {**values, **{k: v for k, v in submitted.items()}}
     status = 400 if errors else 200
@@ -169,4 +203,5 @@ def set_state(page_key: str, window_id: str) -> Any:
     s = db_session()
     save_window_change(s, g.principal, page, spec.id, {"state": wanted.value})
     s.commit()
+    forget_user_diffs(g.principal.person_id)
     return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")
