@@ -70,6 +70,28 @@ def version_scopes(portlet: Portlet, principal: Principal) -> list[str]:
     return []
 
 
+_PREFS_HASHES: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def _prefs_hash(prefs: Mapping[str, Any]) -> str:
+    """A short stable hash of a window's preferences; memoized, since a page's windows have the
+    same few preference sets on every request (values are ints, bools and strings)."""
+    try:
+        memo_key: tuple[tuple[str, Any], ...] | None = tuple(sorted(prefs.items()))
+        cached = _PREFS_HASHES.get(memo_key)  # type: ignore[arg-type]
+        if cached is not None:
+            return cached
+    except TypeError:  # an unhashable value: no memo
+        memo_key = None
+    digest = hashlib.blake2s(json.dumps(prefs, sort_keys=True, default=str).encode(),
+                             digest_size=6).hexdigest()
+    if memo_key is not None:
+        if len(_PREFS_HASHES) >= 10_000:
+            _PREFS_HASHES.clear()
+        _PREFS_HASHES[memo_key] = digest
+    return digest
+
+
 def _version_key(portlet_id: str, scope: str | None = None) -> str:
     return f"v:{portlet_id}" if scope is None else f"v:{portlet_id}:{scope}"
 
@@ -88,6 +110,8 @@ class FragmentCache:
         #: key → (expires at, html): the process-local copy of fragments (see get_many).
         self.near: dict[str, tuple[float, str]] = {}
         self.near_size = 4096
+        #: fragment key → its ETag (a hash of the key, computed once).
+        self.etags: dict[str, str] = {}
         #: (person id, layout version) → the user's layout diffs (see portal.homepage).
         self.user_diffs: dict[tuple[int, int], dict[str, Any]] = {}
 
@@ -158,12 +182,14 @@ class FragmentCache:
             if portlet.cache.ttl <= 0:
                 out.append(None)
                 continue
-            prefs_hash = hashlib.blake2s(
-                json.dumps(prefs, sort_keys=True, default=str).encode(), digest_size=6
-            ).hexdigest()
             scope = scope_value(portlet, principal)
-            key = f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{prefs_hash}:{versions}"
-            etag = hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
+            key = (f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{_prefs_hash(prefs)}:"
+                   f"{versions}")
+            etag = self.etags.get(key)
+            if etag is None:
+                if len(self.etags) >= 20_000:
+                    self.etags.clear()
+                etag = self.etags[key] = hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
             out.append(FragmentKey(key, etag))
         return out
 

@@ -67,22 +67,27 @@ def forget_user_diffs(person_id: int) -> None:
     current_app.extensions["portal"].cache.bump(_diff_counter(person_id))
 
 
-def window_portlet(spec: WindowSpec, principal: Principal) -> Portlet | None:
+def window_portlet(spec: WindowSpec, principal: Principal,
+                   portlets: Mapping[str, Portlet] | None = None) -> Portlet | None:
     """The portlet behind a window, if it is installed and the user may use it."""
-    portlet = current_app.extensions["portal"].portlets.get(spec.portlet_id)
+    if portlets is None:
+        portlets = current_app.extensions["portal"].portlets
+    portlet = portlets.get(spec.portlet_id)
     if portlet is None or not portlet.allowed_for(principal):
         return None
     return portlet
 
 
 def window_request(page: PageSpec, spec: WindowSpec, portlet: Portlet,
-                   mode: Mode = Mode.VIEW, state: WindowState | None = None) -> WindowRequest:
+                   mode: Mode = Mode.VIEW, state: WindowState | None = None,
+                   script_root: str | None = None) -> WindowRequest:
     prefs = portlet.preferences.merge(spec.preferences)
+    root = request.script_root if script_root is None else script_root
     return WindowRequest(
         window_id=spec.id, portlet=portlet, preferences=prefs, mode=mode,
         state=state or spec.state,
         # url_for costs more than the rest of this function; the rule is /w/<page>/<window>.
-        retry_url=f"{request.script_root}/w/{page.key}/{spec.id}",
+        retry_url=f"{root}/w/{page.key}/{spec.id}",
     )
 
 

@@ -24,6 +24,7 @@ pages:
       - {id: c, portlet: counter, x: 8, y: 0, w: 4, h: 2}
       - {id: d, portlet: slow_ok, x: 0, y: 2, w: 4, h: 2}
       - {id: e, portlet: leaders_only, x: 4, y: 2, w: 4, h: 2}
+      - {id: f, portlet: below_fold, x: 8, y: 2, w: 4, h: 2}
 """
 
 
@@ -140,3 +141,14 @@ def test_post_invalidation_reaches_people_with_several_posts(app: Flask) -> None
         cache.invalidate("by_post", post="deliveryman")  # a post they do not hold
         [same] = cache.keys_for([(portlet, "view", {}, "w")], two_posts, "zh_CN")
         assert same == after
+
+
+def test_lazy_window_loads_after_the_shell(signed_in) -> None:  # type: ignore[no-untyped-def]
+    _app, auth, _org = signed_in
+    html = auth.client.get("/").get_data(as_text=True)
+    assert "loaded later" not in html
+    assert 'hx-get="/w/inspector.home/f" hx-trigger="load"' in html
+    # Without JavaScript the placeholder offers the window on a page of its own.
+    assert 'href="/page/inspector.home/f"' in html
+    assert "loaded later" in auth.client.get("/w/inspector.home/f").get_data(as_text=True)
+    assert "loaded later" in auth.client.get("/page/inspector.home/f").get_data(as_text=True)

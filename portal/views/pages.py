@@ -86,16 +86,20 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     locale = str(get_locale())
     placed: list[tuple[WindowSpec, Portlet]] = []
     for spec in page.windows:
-        portlet = window_portlet(spec, principal)
+        portlet = window_portlet(spec, principal, state.portlets)
         if portlet is not None and (maximized is None or spec.id == maximized):
             placed.append((spec, portlet))
+    root = request.script_root
     wanted = [
         window_request(page, spec, portlet,
-                       state=WindowState.MAXIMIZED if maximized else spec.state)
+                       state=WindowState.MAXIMIZED if maximized else spec.state,
+                       script_root=root)
         for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
     ]
+    # A maximized window is the page's only one, and the way to it without JavaScript: render
+    # it now even if it is lazy.
     rendered = {w.window_id: w for w in state.aggregator.render(
-        wanted, principal, locale, defer_lazy=True)}
+        wanted, principal, locale, defer_lazy=maximized is None)}
     csrf = generate_csrf()
     grid = []
     for spec, portlet in placed:

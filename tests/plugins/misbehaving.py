@@ -42,6 +42,8 @@ def portal_portlets() -> list[Portlet]:
                 cache=CachePolicy(ttl=0)),
         Portlet(id="leaders_only", title="Leaders", render=_count,
                 roles=frozenset({"leader"}), cache=CachePolicy(ttl=0)),
+        Portlet(id="below_fold", title="Lazy", render=lambda ctx: "<p>loaded later</p>",
+                lazy=True, cache=CachePolicy(ttl=0)),
     ]
 
 
