@@ -25,7 +25,7 @@ from flask import copy_current_request_context, has_request_context, render_temp
 
 from portal import metrics
 from portal.auth import Principal
-from portal.cache import FragmentCache
+from portal.cache import FragmentCache, FragmentKey
 from portal.portlet import Mode, Portlet, RenderContext, WindowState
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,13 @@ class Aggregator:
         locale: str,
         *,
         defer_lazy: bool = False,
+        keys: list[FragmentKey | None] | None = None,
     ) -> list[RenderedWindow]:
-        keys = self.cache.keys_for(
-            [(r.portlet, r.mode.value, dict(r.preferences), r.window_id) for r in requests],
-            principal, locale,
-        )
+        if keys is None:
+            keys = self.cache.keys_for(
+                [(r.portlet, r.mode.value, r.preferences, r.window_id) for r in requests],
+                principal, locale,
+            )
         cached = self.cache.get_many(keys)
         out: list[RenderedWindow | None] = [None] * len(requests)
         pending: list[_Job] = []
@@ -179,6 +181,11 @@ class Aggregator:
                 self.cache.set(key, html, req.portlet.cache.ttl)
             out[i] = RenderedWindow(req.window_id, html, "ok", key.etag if key else None)
         return [w for w in out if w is not None]
+
+    def count_cache_hits(self, requests: Sequence[WindowRequest]) -> None:
+        """Windows served inside a whole cached page still count as cache hits."""
+        for req in requests:
+            self._stats(req.portlet.id).cache_hits += 1
 
     def _start_workers(self, jobs: list[_Job]) -> None:
         """Hand *jobs* to a few workers that share one queue.

@@ -40,9 +40,10 @@ def placeholders() -> dict[str, object]:
     return {"csrf_token": lambda: Markup(CSRF), "body": Markup(BODY), "grid": Markup(GRID)}
 
 
-def fill(piece: str, csrf: str, **parts: str) -> str:
-    """Put the request's CSRF token and the named parts (``body``, ``grid``) into *piece*."""
-    out = piece.replace(CSRF, csrf)
+def fill(piece: str, csrf: str | None, **parts: str) -> str:
+    """Put the request's CSRF token (unless ``None``: filled later) and the named parts
+    (``body``, ``grid``) into *piece*."""
+    out = piece if csrf is None else piece.replace(CSRF, csrf)
     for name, value in parts.items():
         out = out.replace(f"\x00{name}\x00", value)
     return out

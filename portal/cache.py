@@ -110,6 +110,8 @@ class FragmentCache:
         #: key → (expires at, html): the process-local copy of fragments (see get_many).
         self.near: dict[str, tuple[float, str]] = {}
         self.near_size = 4096
+        #: assembled pages (see portal.views.pages): key → (expires at, html).
+        self.pages: dict[Any, tuple[float, str]] = {}
         #: fragment key → its ETag (a hash of the key, computed once).
         self.etags: dict[str, str] = {}
         #: (person id, layout version) → the user's layout diffs (see portal.homepage).
@@ -223,6 +225,15 @@ class FragmentCache:
         value = (time.time() + ttl, html)
         self.cache.set(key.key, value, timeout=ttl)
         self._keep(key.key, value)
+
+    def keep_page(self, key: Any, html: str, fragments: Sequence[FragmentKey]) -> None:
+        """Keep an assembled page until the first of its fragments expires."""
+        expiries = [self.near[k.key][0] for k in fragments if k.key in self.near]
+        if len(expiries) != len(fragments):
+            return  # a fragment is not held here: nothing to tie the page's life to
+        if len(self.pages) >= 2048:
+            self.pages.clear()
+        self.pages[key] = (min(expiries, default=time.time()), html)
 
     def _keep(self, key: str, value: tuple[float, str]) -> None:
         if len(self.near) >= self.near_size:

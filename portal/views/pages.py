@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (
@@ -21,7 +22,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from portal.access import login_required
-from portal.assembly import fill, placeholders
+from portal.assembly import CSRF, fill, placeholders
 from portal.db import db_session
 from portal.homepage import (
     forget_user_diffs,
@@ -96,11 +97,31 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
                        script_root=root)
         for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
     ]
+    keys = state.cache.keys_for(
+        [(r.portlet, r.mode.value, r.preferences, r.window_id) for r in wanted],
+        principal, locale)
+    # The whole page, when every window is a cached fragment: it is fully determined by who
+    # asks, the tabs, the page, the language, the windows' places and the fragment keys (which
+    # hold every version counter and the preferences), and lives until its first fragment
+    # expires. Only the CSRF token differs per request.
+    flashes = bool(session.get("_flashes"))
+    page_key = None
+    if not flashes and all(k is not None for k in keys):
+        page_key = (
+            principal, tuple((p.key, p.title, p.title_en) for p in pages), page.key, locale,
+            request.full_path, maximized,
+            tuple((s.id, s.x, s.y, s.w, s.h, s.state, s.lock_edit, p.id) for s, p in placed),
+            tuple(k.key for k in keys if k is not None),
+        )
+        hit = state.cache.pages.get(page_key)
+        if hit is not None and hit[0] > time.time():
+            state.aggregator.count_cache_hits(wanted)
+            return hit[1].replace(CSRF, generate_csrf())
     # A maximized window is the page's only one, and the way to it without JavaScript: render
     # it now even if it is lazy.
-    rendered = {w.window_id: w for w in state.aggregator.render(
-        wanted, principal, locale, defer_lazy=maximized is None)}
-    csrf = generate_csrf()
+    windows = state.aggregator.render(wanted, principal, locale, keys=keys,
+                                      defer_lazy=maximized is None)
+    rendered = {w.window_id: w for w in windows}
     grid = []
     for spec, portlet in placed:
         out = rendered.get(spec.id)
@@ -113,8 +134,8 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
                 "portal/window.html", page=page, spec=spec, portlet=portlet, lazy=lazy,
                 maximized=maximized, **placeholders()),
         )
-        grid.append(fill(frame, csrf, body=out.html if out is not None and not lazy else ""))
-    if session.get("_flashes"):  # a one-off message: render the shell for this request only
+        grid.append(fill(frame, None, body=out.html if out is not None and not lazy else ""))
+    if flashes:  # a one-off message: render the shell for this request only
         shell = render_template("portal/page.html", page=page, has_windows=bool(placed),
                                 maximized=maximized, **placeholders())
     else:
@@ -123,7 +144,10 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
         shell = state.pieces.get(shell_key, lambda: render_template(
             "portal/page.html", page=page, has_windows=bool(placed), maximized=maximized,
             **placeholders()))
-    return fill(shell, csrf, grid="".join(grid))
+    html = fill(shell, None, grid="".join(grid))
+    if page_key is not None and all(w.status in ("ok", "cached") for w in windows):
+        state.cache.keep_page(page_key, html, [k for k in keys if k is not None])
+    return html.replace(CSRF, generate_csrf())
 
 
 @bp.route("/page/<page_key>/<window_id>")
