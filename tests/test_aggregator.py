@@ -60,8 +60,9 @@ def test_failing_portlets_do_not_break_the_page(signed_in, caplog) -> None:  # t
     assert "render #" in html
     assert html.count('class="window-error"') == 2  # raiser and hanger
     assert 'hx-get="/w/inspector.home/a"' in html  # retry link of the raiser
-    # The hanger has 0.3 s; slow_ok takes 0.3 s and they run concurrently: well under 2 s.
-    assert elapsed < 1.5
+    # The hanger would block for 5 s; its window gives up after 0.3 s. The bound is loose
+    # (a busy CI machine), but fails if the page waited for the hanging portlet.
+    assert elapsed < 3.0
     assert "raiser" in caplog.text and "hanger" in caplog.text
     assert "leaders_only" not in html  # not allowed for this post: not on the page
 
