@@ -19,7 +19,7 @@ from portal import metrics
 from portal.aggregator import Aggregator
 from portal.assembly import PieceCache
 from portal.auth import AuthBackend, Principal
-from portal.cache import FragmentCache
+from portal.cache import FragmentCache, cache_config
 from portal.db import Database
 from portal.layout import PostLayout, load_layouts
 from portal.plugins import PluginManager
@@ -43,6 +43,8 @@ class PortalState:
     portlets: dict[str, Portlet] = field(default_factory=dict)
     portlet_plugin: dict[str, str] = field(default_factory=dict)
     pieces: PieceCache = field(default_factory=PieceCache)
+    plans: dict[Any, Any] = field(default_factory=dict)
+    csrf_signed: dict[str, str] = field(default_factory=dict)
     auth_backends: dict[str, AuthBackend] = field(default_factory=dict)
     layouts: dict[str, PostLayout] = field(default_factory=dict)
     translation_dirs: list[str] = field(default_factory=list)
@@ -195,6 +197,9 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
     CSRFProtect(app)
     if state.settings["REDIS_URL"]:
         store: Any = RedisSessionStore(state.settings["REDIS_URL"])
+        if state.cache.shared and cache_config(state.settings).get("CACHE_REDIS_URL") == \
+                state.settings["REDIS_URL"]:
+            store.companion = state.cache  # same server and db: one round trip for both
     else:
         store = SqlSessionStore(state.db)
     app.session_interface = ServerSessionInterface(

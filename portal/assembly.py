@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from flask import g, session
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 CSRF = "\x00csrf\x00"
@@ -47,3 +49,23 @@ def fill(piece: str, csrf: str | None, **parts: str) -> str:
     for name, value in parts.items():
         out = out.replace(f"\x00{name}\x00", value)
     return out
+
+
+def csrf_token(signed: dict[str, str]) -> str:
+    """The request's CSRF token, signed once per session's raw token and process.
+
+    Flask-WTF signs the session's raw token again on every request (with a timestamp); the
+    portal sets no time limit on tokens (``WTF_CSRF_TIME_LIMIT = None``), so one signature per
+    raw token serves every page of that session. *signed* is the app's memo.
+    """
+    raw = session.get("csrf_token")
+    token = signed.get(raw) if raw else None
+    if token is None:
+        token = generate_csrf()
+        raw = session.get("csrf_token")
+        if raw:
+            if len(signed) >= 20_000:
+                signed.clear()
+            signed[raw] = token
+    g.csrf_token = token  # what Flask-WTF's own generate_csrf() returns later in the request
+    return token

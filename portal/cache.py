@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_request_context, session
 from flask_caching import Cache
 
 from portal.auth import Principal
@@ -110,6 +110,8 @@ class FragmentCache:
         #: key → (expires at, html): the process-local copy of fragments (see get_many).
         self.near: dict[str, tuple[float, str]] = {}
         self.near_size = 4096
+        #: session id → the counter keys its last page read (see keys_for_session).
+        self.session_hints: dict[str, list[str]] = {}
         #: assembled pages (see portal.views.pages): key → (expires at, html).
         self.pages: dict[Any, tuple[float, str]] = {}
         #: fragment key → its ETag (a hash of the key, computed once).
@@ -135,7 +137,35 @@ class FragmentCache:
         wanted = list(dict.fromkeys(wanted))
         memo = self._memo()
         if memo is not None:
-            memo.update(zip(wanted, self.cache.get_many(*wanted), strict=True))
+            missing = [k for k in wanted if k not in memo]
+            if missing:
+                memo.update(zip(missing, self.cache.get_many(*missing), strict=True))
+            self._remember_for_session(wanted)
+
+    # -- reading the counters in the session's round trip (SessionCompanion) ------------------
+    def _remember_for_session(self, keys: list[str]) -> None:
+        """Note which counters this session's page needed, so its next request reads them in
+        the same round trip as the session itself."""
+        if not self.shared:
+            return
+        sid = getattr(session, "sid", None)
+        if sid is None:
+            return
+        if len(self.session_hints) >= 10_000:
+            self.session_hints.clear()
+        self.session_hints[sid] = keys
+
+    def keys_for_session(self, sid: str) -> list[str]:
+        keys = self.session_hints.get(sid)
+        return [KEY_PREFIX + k for k in keys] if keys else []
+
+    def receive(self, keys: list[str], values: list[bytes | None]) -> None:
+        memo = self._memo()
+        if memo is None:
+            return
+        loads = self.cache.cache.serializer.loads  # cachelib's own decoding (ints, pickles)
+        for key, raw in zip(keys, values, strict=True):
+            memo[key[len(KEY_PREFIX):]] = None if raw is None else loads(raw)
 
     @staticmethod
     def _memo() -> dict[str, Any] | None:
@@ -171,22 +201,43 @@ class FragmentCache:
 
         The version counters of all windows are read in one round trip.
         """
-        if not self.enabled:
-            return [None] * len(windows)
-        counters = [[_version_key(p.id)] + [_version_key(p.id, sc)
-                                             for sc in version_scopes(p, principal)]
-                    for p, _mode, _prefs, _window in windows]
-        flat = [k for keys in counters for k in keys]
+        return self.keys_from_parts(self.key_parts(windows, principal, locale))
+
+    def key_parts(
+        self,
+        windows: Sequence[tuple[Portlet, str, Mapping[str, Any], str]],
+        principal: Principal,
+        locale: str,
+    ) -> list[tuple[str, tuple[str, ...]] | None]:
+        """What a window's key is made of, apart from the counters' values: a fixed prefix and
+        the counters to read. Pages keep these (see ``portal.views.pages``), since they only
+        change with the layout, the user or the language."""
+        parts: list[tuple[str, tuple[str, ...]] | None] = []
+        for portlet, mode, prefs, window_id in windows:
+            if not self.enabled or portlet.cache.ttl <= 0:
+                parts.append(None)
+                continue
+            scoped = [_version_key(portlet.id, sc) for sc in version_scopes(portlet, principal)]
+            counters = (_version_key(portlet.id), *scoped)
+            scope = scope_value(portlet, principal)
+            prefix = f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{_prefs_hash(prefs)}:"
+            parts.append((prefix, counters))
+        return parts
+
+    def keys_from_parts(
+        self, parts: Sequence[tuple[str, tuple[str, ...]] | None]
+    ) -> list[FragmentKey | None]:
+        """Fragment keys: each prefix with the current values of its counters (read in one
+        round trip, or from this request's prefetch)."""
+        flat = [k for part in parts if part is not None for k in part[1]]
         values = iter(self._get_many_memo(flat) if flat else [])
         out: list[FragmentKey | None] = []
-        for (portlet, mode, prefs, window_id), keys in zip(windows, counters, strict=True):
-            versions = ".".join(str(next(values) or 0) for _ in keys)
-            if portlet.cache.ttl <= 0:
+        for part in parts:
+            if part is None:
                 out.append(None)
                 continue
-            scope = scope_value(portlet, principal)
-            key = (f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{_prefs_hash(prefs)}:"
-                   f"{versions}")
+            prefix, counters = part
+            key = prefix + ".".join(str(next(values) or 0) for _ in counters)
             etag = self.etags.get(key)
             if etag is None:
                 if len(self.etags) >= 20_000:

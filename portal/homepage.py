@@ -35,13 +35,14 @@ def user_pages(session: Session, principal: Principal) -> list[PageSpec]:
     # One round trip for the user's diffs and the version counters of every window the
     # aggregator will ask about (windows a diff hides cost a counter read, not a round trip).
     portlets = state.portlets
-    state.cache.prefetch(principal, [f"v:{_diff_counter(principal.person_id)}"], [
+    state.cache.prefetch(principal, [f"v:{diff_counter(principal.person_id)}"], [
         portlets[w.portlet_id] for p in unique for w in p.windows if w.portlet_id in portlets])
     diffs = _user_diffs(session, principal.person_id)
     return [apply_user_diff(p, diffs.get(p.key)) for p in unique]
 
 
-def _diff_counter(person_id: int) -> str:
+def diff_counter(person_id: int) -> str:
+    """The name of the counter that every change of the user's layout diff bumps."""
     return f"ul:{person_id}"
 
 
@@ -50,7 +51,7 @@ def _user_diffs(session: Session, person_id: int) -> dict[str, Any]:
     database."""
     cache = current_app.extensions["portal"].cache
     # Keyed by the counter that every change bumps (on any node): a copy is never stale.
-    key = (person_id, cache.version(_diff_counter(person_id)))
+    key = (person_id, cache.version(diff_counter(person_id)))
     diffs = cache.user_diffs.get(key)
     if diffs is None:
         diffs = dict(session.execute(
@@ -64,7 +65,7 @@ def _user_diffs(session: Session, person_id: int) -> dict[str, Any]:
 
 def forget_user_diffs(person_id: int) -> None:
     """Call after committing a change to the user's diffs, so every node reads them again."""
-    current_app.extensions["portal"].cache.bump(_diff_counter(person_id))
+    current_app.extensions["portal"].cache.bump(diff_counter(person_id))
 
 
 def window_portlet(spec: WindowSpec, principal: Principal,

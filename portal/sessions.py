@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
@@ -46,7 +46,19 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.regenerate()
 
 
+class SessionCompanion(Protocol):
+    """Something that wants a few Redis keys read in the session's round trip (the portlet
+    cache's version counters): it names them by session id and receives their raw values."""
+
+    def keys_for_session(self, sid: str) -> list[str]: ...
+
+    def receive(self, keys: list[str], values: list[bytes | None]) -> None: ...
+
+
 class SessionStore:
+    #: Set when the store can read a companion's keys in the same round trip.
+    companion: SessionCompanion | None = None
+
     def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
         raise NotImplementedError
 
@@ -65,7 +77,17 @@ class RedisSessionStore(SessionStore):
         self.redis = redis.Redis.from_url(url)
 
     def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
-        raw = self.redis.get("portal:session:" + sid)
+        keys = self.companion.keys_for_session(sid) if self.companion is not None else []
+        if keys:
+            # One round trip for the session and the keys the page will need anyway.
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get("portal:session:" + sid)
+            pipe.mget(keys)
+            raw, values = pipe.execute()
+            assert self.companion is not None
+            self.companion.receive(keys, values)
+        else:
+            raw = self.redis.get("portal:session:" + sid)
         if raw is None:
             return None
         doc = json.loads(raw)

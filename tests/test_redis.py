@@ -56,3 +56,23 @@ def test_cache_and_sessions_are_shared_between_nodes(pg_url: str, tmp_path) -> N
     assert b.get("/").status_code == 302
     for node in (node_a, node_b):
         node.extensions["portal"].db.engine.dispose()
+
+
+def test_counters_ride_along_with_the_session(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After the first page, a session's counters come in the session's own round trip; an
+    invalidation made meanwhile on another node is still seen at once."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    node_a = _prod_app(pg_url, tmp_path)
+    seed_org(node_a)
+    node_b = _prod_app(pg_url, tmp_path)
+    a = Auth(node_a.test_client())
+    a.login("zg")
+    misbehaving.RENDERS["counter"] = 0
+    a.client.get("/")
+    sid = a.client.get_cookie("portal_session").value
+    assert node_a.extensions["portal"].cache.keys_for_session(sid)  # hint recorded
+    with node_b.app_context():
+        node_b.extensions["portal"].cache.invalidate("counter")
+    assert "render #2" in a.client.get("/").get_data(as_text=True)
+    for node in (node_a, node_b):
+        node.extensions["portal"].db.engine.dispose()

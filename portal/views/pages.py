@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -19,12 +20,14 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
 
 from portal.access import login_required
-from portal.assembly import CSRF, fill, placeholders
+from portal.aggregator import WindowRequest
+from portal.assembly import CSRF, csrf_token, fill, placeholders
+from portal.auth import Principal
 from portal.db import db_session
 from portal.homepage import (
+    diff_counter,
     forget_user_diffs,
     save_window_change,
     user_pages,
@@ -79,27 +82,60 @@ def page(page_key: str) -> Any:
     return _render_page(pages, page)
 
 
+@dataclass(frozen=True)
+class PagePlan:
+    """What a page's windows are, derived from the layout, the user and the language only:
+    which windows show, what each renders with, and what its fragment key is made of."""
+
+    placed: tuple[tuple[WindowSpec, Portlet], ...]
+    wanted: tuple[WindowRequest, ...]
+    key_parts: tuple[tuple[str, tuple[str, ...]] | None, ...]
+    frames: tuple[tuple[Any, ...], ...]
+
+
+def _plan(state: Any, principal: Principal, page: PageSpec, locale: str,
+          maximized: str | None) -> PagePlan:
+    """The page's plan, kept per process. Its key holds the user's layout version (bumped by
+    every change of their diff) and the identity of the loaded post layouts."""
+    root = request.script_root
+    plan_key = ("plan", principal, page.key, state.cache.version(diff_counter(principal.person_id)),
+                id(state.layouts), locale, maximized, root)
+    plan: PagePlan | None = state.plans.get(plan_key)
+    if plan is not None:
+        return plan
+    placed = tuple(
+        (spec, portlet) for spec in page.windows
+        if (portlet := window_portlet(spec, principal, state.portlets)) is not None
+        and (maximized is None or spec.id == maximized)
+    )
+    wanted = tuple(
+        window_request(page, spec, portlet,
+                       state=WindowState.MAXIMIZED if maximized else spec.state,
+                       script_root=root)
+        for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
+    )
+    parts = state.cache.key_parts(
+        [(r.portlet, r.mode.value, r.preferences, r.window_id) for r in wanted],
+        principal, locale)
+    plan = PagePlan(
+        placed=placed, wanted=wanted, key_parts=tuple(parts),
+        frames=tuple((s.id, s.x, s.y, s.w, s.h, s.state, s.lock_edit, p.id) for s, p in placed),
+    )
+    if len(state.plans) >= 4096:
+        state.plans.clear()
+    state.plans[plan_key] = plan
+    return plan
+
+
 def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = None) -> str:
     """The page from cached pieces: frames and shell come from the per-process piece cache,
     window bodies from the aggregator (fragment cache or a fresh render)."""
     principal = g.principal
     state = _state()
     locale = str(get_locale())
-    placed: list[tuple[WindowSpec, Portlet]] = []
-    for spec in page.windows:
-        portlet = window_portlet(spec, principal, state.portlets)
-        if portlet is not None and (maximized is None or spec.id == maximized):
-            placed.append((spec, portlet))
-    root = request.script_root
-    wanted = [
-        window_request(page, spec, portlet,
-                       state=WindowState.MAXIMIZED if maximized else spec.state,
-                       script_root=root)
-        for spec, portlet in placed if spec.state is not WindowState.MINIMIZED
-    ]
-    keys = state.cache.keys_for(
-        [(r.portlet, r.mode.value, r.preferences, r.window_id) for r in wanted],
-        principal, locale)
+    plan = _plan(state, principal, page, locale, maximized)
+    placed, wanted = plan.placed, plan.wanted
+    keys = state.cache.keys_from_parts(plan.key_parts)
     # The whole page, when every window is a cached fragment: it is fully determined by who
     # asks, the tabs, the page, the language, the windows' places and the fragment keys (which
     # hold every version counter and the preferences), and lives until its first fragment
@@ -109,14 +145,13 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     if not flashes and all(k is not None for k in keys):
         page_key = (
             principal, tuple((p.key, p.title, p.title_en) for p in pages), page.key, locale,
-            request.full_path, maximized,
-            tuple((s.id, s.x, s.y, s.w, s.h, s.state, s.lock_edit, p.id) for s, p in placed),
+            request.full_path, maximized, plan.frames,
             tuple(k.key for k in keys if k is not None),
         )
         hit = state.cache.pages.get(page_key)
         if hit is not None and hit[0] > time.time():
             state.aggregator.count_cache_hits(wanted)
-            return hit[1].replace(CSRF, generate_csrf())
+            return hit[1].replace(CSRF, csrf_token(state.csrf_signed))
     # A maximized window is the page's only one, and the way to it without JavaScript: render
     # it now even if it is lazy.
     windows = state.aggregator.render(wanted, principal, locale, keys=keys,
@@ -147,7 +182,7 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     html = fill(shell, None, grid="".join(grid))
     if page_key is not None and all(w.status in ("ok", "cached") for w in windows):
         state.cache.keep_page(page_key, html, [k for k in keys if k is not None])
-    return html.replace(CSRF, generate_csrf())
+    return html.replace(CSRF, csrf_token(state.csrf_signed))
 
 
 @bp.route("/page/<page_key>/<window_id>")
