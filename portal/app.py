@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -47,6 +47,7 @@ class PortalState:
     csrf_signed: dict[str, str] = field(default_factory=dict)
     auth_backends: dict[str, AuthBackend] = field(default_factory=dict)
     layouts: dict[str, PostLayout] = field(default_factory=dict)
+    layout_problems: list[Any] = field(default_factory=list)
     translation_dirs: list[str] = field(default_factory=list)
     migration_dirs: list[str] = field(default_factory=list)
 
@@ -98,7 +99,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_views(app)
     _register_blueprints(app, state)
-    state.layouts = load_layouts(settings["LAYOUTS_DIR"])
+    with app.app_context():  # checking preferences may produce translated messages
+        state.layouts, state.layout_problems = load_layouts(settings["LAYOUTS_DIR"],
+                                                            state.portlets)
     _install_request_hooks(app)
     pm.collect("portal_startup", app=app)
     return app
@@ -167,7 +170,8 @@ def _locale() -> Locale:
     """The user's language; parsed Locale objects are kept, since parsing one looks at the
     disk each time."""
     settings = config_mod_settings()
-    wanted = session.get("locale")
+    # Outside a request (start-up, the command line) messages are in the default language.
+    wanted = session.get("locale") if has_request_context() else None
     code = str(wanted if wanted in settings["LOCALES"] else settings["DEFAULT_LOCALE"])
     parsed = _PARSED_LOCALES.get(code)
     if parsed is None:

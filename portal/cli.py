@@ -90,6 +90,30 @@ def demo_data(seed: int, customers: int, if_empty: bool) -> None:
     click.echo(summary)
 
 
+@cli.group("layouts")
+def layouts_group() -> None:
+    """Post layouts (layouts/*.yaml)."""
+
+
+@layouts_group.command("validate")
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@with_appcontext
+def layouts_validate(folder: str | None) -> None:
+    """Check every layout file against the installed portlets; exit 1 on any problem."""
+    from portal.layout import load_layouts
+
+    state = current_app.extensions["portal"]
+    target = folder or state.settings["LAYOUTS_DIR"]
+    if not Path(target).is_dir():
+        raise click.ClickException(f"no such folder: {target}")
+    layouts, problems = load_layouts(target, state.portlets)
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{len(layouts)} layout(s) valid, {len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
 @cli.command("staff-report")
 @click.option("--limit", default=50, show_default=True)
 @with_appcontext

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from portal.auth import Principal
+from portal.layout_check import Problem, check_text
 from portal.portlet import Portlet, WindowState
 
 log = logging.getLogger(__name__)
@@ -89,20 +90,42 @@ def _parse(post: str, data: Mapping[str, Any], source: str) -> PostLayout:
                       source=source)
 
 
-def load_layouts(folder: str | Path) -> dict[str, PostLayout]:
-    """Read every ``*.yaml`` in *folder*; a file that cannot be read is logged and skipped."""
+def load_layouts(
+    folder: str | Path,
+    portlets: Mapping[str, Portlet] | None = None,
+    previous: Mapping[str, PostLayout] | None = None,
+) -> tuple[dict[str, PostLayout], list[Problem]]:
+    """Read and check every ``*.yaml`` in *folder*.
+
+    A file with problems is not used: its post keeps the layout it had in *previous* (the last
+    good version), and each problem is logged with file and line and returned.
+    """
     layouts: dict[str, PostLayout] = {}
+    problems: list[Problem] = []
     path = Path(folder)
     if not path.is_dir():
-        return layouts
+        return layouts, problems
+    by_source = {layout.source: post for post, layout in (previous or {}).items()}
     for file in sorted(path.glob("*.yaml")):
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-            post = str(data.get("post") or file.stem)
-            layouts[post] = _parse(post, data, str(file))
-        except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as exc:
-            log.error("layout file %s is invalid and was ignored: %s", file, exc)
-    return layouts
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            found = [Problem(str(file), 1, f"cannot be read: {exc}")]
+        else:
+            found = check_text(text, str(file), portlets)
+        if found:
+            problems += found
+            for problem in found:
+                log.error("layout %s", problem)
+            kept = by_source.get(str(file))
+            if kept is not None and previous is not None:
+                layouts[kept] = previous[kept]
+                log.error("layout %s: keeping its last good version", file)
+            continue
+        data = yaml.safe_load(text)
+        post = str(data["post"])
+        layouts[post] = _parse(post, data, str(file))
+    return layouts, problems
 
 
 def default_page(post: str, portlets: Mapping[str, Portlet], principal: Principal) -> PageSpec:

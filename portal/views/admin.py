@@ -16,7 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/")
 @role_required("admin")
 def index() -> Any:
-    return render_template("admin/index.html")
+    problems = current_app.extensions["portal"].layout_problems
+    return render_template("admin/index.html", layout_problems=problems)
 
 
 @bp.route("/plugins")
