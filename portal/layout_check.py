@@ -97,13 +97,7 @@ class _Checker:
 
     def page(self, node: yaml.Node, seen: set[str]) -> None:
         fields = self.mapping(node, "a page", PAGE_KEYS)
-        page_id = self.scalar(fields.get("id"), "page id", str, node)
-        if page_id is not None:
-            if not ID.match(page_id):
-                self.add(fields["id"], f"page id {page_id!r} must be a-z, 0-9, _ or -")
-            if page_id in seen:
-                self.add(fields["id"], f"page id {page_id!r} is used twice")
-            seen.add(page_id)
+        self.identifier(fields, node, "page id", seen, "")
         self.scalar(fields.get("title"), "page title", str, node)
         for key in ("title_en",):
             if key in fields:
@@ -131,13 +125,7 @@ class _Checker:
 
     def window(self, node: yaml.Node, ids: set[str]) -> tuple[str, int, int, int, int] | None:
         fields = self.mapping(node, "a window", WINDOW_KEYS)
-        wid = self.scalar(fields.get("id"), "window id", str, node)
-        if wid is not None:
-            if not ID.match(wid):
-                self.add(fields["id"], f"window id {wid!r} must be a-z, 0-9, _ or -")
-            if wid in ids:
-                self.add(fields["id"], f"window id {wid!r} is used twice on this page")
-            ids.add(wid)
+        wid = self.identifier(fields, node, "window id", ids, " on this page")
         portlet_id = self.scalar(fields.get("portlet"), "portlet", str, node)
         portlet = None
         if portlet_id is not None and self.portlets is not None:
@@ -176,6 +164,18 @@ class _Checker:
                 self.add(node, f"window {wid!r}: size {w}×{h} is outside what portlet "
                                f"{portlet.id!r} allows ({lo.w}×{lo.h} to {hi.w}×{hi.h})")
         return wid, x, y, w, h
+
+    def identifier(self, fields: dict[str, yaml.Node], node: yaml.Node, what: str,
+                   seen: set[str], where: str) -> str | None:
+        """An ``id`` that is well formed and unique among *seen* (which it joins)."""
+        value = self.scalar(fields.get("id"), what, str, node)
+        if value is not None:
+            if not ID.match(value):
+                self.add(fields["id"], f"{what} {value!r} must be a-z, 0-9, _ or -")
+            if value in seen:
+                self.add(fields["id"], f"{what} {value!r} is used twice{where}")
+            seen.add(value)
+        return value if isinstance(value, str) else None
 
     def lock(self, node: yaml.Node) -> None:
         if isinstance(node, yaml.ScalarNode):
