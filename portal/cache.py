@@ -70,6 +70,12 @@ def version_scopes(portlet: Portlet, principal: Principal) -> list[str]:
     return []
 
 
+def counter_keys(portlet: Portlet, principal: Principal) -> list[str]:
+    """The counters a window of *portlet* depends on: the portlet's own and its scope's."""
+    return [_version_key(portlet.id),
+            *(_version_key(portlet.id, sc) for sc in version_scopes(portlet, principal))]
+
+
 _PREFS_HASHES: dict[tuple[tuple[str, Any], ...], str] = {}
 
 
@@ -132,8 +138,7 @@ class FragmentCache:
         wanted = list(keys)
         if self.enabled:
             for p in portlets:
-                wanted += [_version_key(p.id)] + [_version_key(p.id, sc)
-                                                  for sc in version_scopes(p, principal)]
+                wanted += counter_keys(p, principal)
         wanted = list(dict.fromkeys(wanted))
         memo = self._memo()
         if memo is not None:
@@ -217,8 +222,7 @@ class FragmentCache:
             if not self.enabled or portlet.cache.ttl <= 0:
                 parts.append(None)
                 continue
-            scoped = [_version_key(portlet.id, sc) for sc in version_scopes(portlet, principal)]
-            counters = (_version_key(portlet.id), *scoped)
+            counters = tuple(counter_keys(portlet, principal))
             scope = scope_value(portlet, principal)
             prefix = f"f:{portlet.id}:{window_id}:{scope}:{mode}:{locale}:{_prefs_hash(prefs)}:"
             parts.append((prefix, counters))

@@ -16,12 +16,11 @@ from typing import Any
 import yaml
 
 from portal.auth import Principal
-from portal.layout_check import Problem, check_text
+from portal.layout_check import GRID_COLUMNS, Problem, check_text
 from portal.portlet import Portlet, WindowState
 
 log = logging.getLogger(__name__)
 
-GRID_COLUMNS = 12
 
 
 @dataclass(frozen=True)

@@ -134,18 +134,7 @@ class PluginManager:
         Returns ``(plugin name, result)`` pairs; a plugin whose implementation raises is marked
         broken, unregistered and skipped, so one bad plugin never stops start-up.
         """
-        caller = getattr(self.pm.hook, hook_name)
-        results: list[tuple[str, Any]] = []
-        for impl in reversed(caller.get_hookimpls()):
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                result = impl.function(**args)
-            except Exception as exc:
-                self._mark_broken(impl.plugin_name, exc)
-                continue
-            if result is not None:
-                results.append((impl.plugin_name, result))
-        return results
+        return self.call_safely(hook_name, self._mark_broken, **kwargs)
 
     def collect_flat(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Like :meth:`collect` for hooks returning iterables: one pair per returned item."""

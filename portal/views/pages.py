@@ -141,10 +141,11 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     # hold every version counter and the preferences), and lives until its first fragment
     # expires. Only the CSRF token differs per request.
     flashes = bool(session.get("_flashes"))
+    tabs = tuple((p.key, p.title, p.title_en) for p in pages)
     page_key = None
     if not flashes and all(k is not None for k in keys):
         page_key = (
-            principal, tuple((p.key, p.title, p.title_en) for p in pages), page.key, locale,
+            principal, tabs, page.key, locale,
             request.full_path, maximized, plan.frames,
             tuple(k.key for k in keys if k is not None),
         )
@@ -174,8 +175,8 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
         shell = render_template("portal/page.html", page=page, has_windows=bool(placed),
                                 maximized=maximized, **placeholders())
     else:
-        shell_key = ("shell", principal, tuple((p.key, p.title, p.title_en) for p in pages),
-                     page.key, locale, request.full_path, maximized, bool(placed))
+        shell_key = ("shell", principal, tabs, page.key, locale, request.full_path, maximized,
+                     bool(placed))
         shell = state.pieces.get(shell_key, lambda: render_template(
             "portal/page.html", page=page, has_windows=bool(placed), maximized=maximized,
             **placeholders()))
