@@ -115,6 +115,24 @@ def portal_startup(app: Flask) -> None:
 
 
 @hookspec
+def portal_signed_in(principal: Principal, session_id: str) -> None:
+    """A person has just signed in (any backend); *session_id* is the new session's id.
+
+    Runs inside the sign-in request, before its commit: keep it quick. Exceptions are logged
+    and never stop the sign-in.
+    """
+
+
+@hookspec
+def portal_signed_out(principal: Principal, session_id: str) -> None:
+    """The session *session_id* of *principal* has ended (sign-out, or signed out elsewhere).
+
+    Single sign-out hangs here: an OpenID Connect provider tells its relying parties.
+    Exceptions are logged and never stop the sign-out.
+    """
+
+
+@hookspec
 def portal_handle_event(event: DomainEvent) -> None:
     """React to a domain event (customer changed, notice submitted, work item forwarded...).
 

@@ -18,14 +18,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from portal import audit
 from portal.auth import DirectoryUnavailable, Identity
 from portal.db import db_session
 from portal.models import Person
 from portal.passwords import verify_password
-from portal.people import principal_for
+from portal.signin import person_for, sign_in, sign_out
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -85,22 +84,14 @@ def login() -> Any:
                              "Please try again later."), username, next_url, 503)
         return _refuse(_("Wrong user name or password."), username, next_url, 401)
 
-    person = s.scalars(select(Person).where(Person.username == identity.username)).first()
-    if person is None or not person.active:
+    person = person_for(s, identity)
+    if person is None:
         verify_password(None, password)
         audit.record(s, "login.failed", username, actor=username[:64], reason="no such person")
         s.commit()
         return _refuse(_("Wrong user name or password."), username, next_url, 401)
 
-    principal = principal_for(s, person, auth_method=identity.backend)
-    locale = session.get("locale")
-    session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
-    session["principal"] = principal.to_dict()
-    if person.locale or locale:
-        session["locale"] = person.locale or locale
-    audit.record(s, "login", person.username, actor_id=person.id, actor=person.username,
-                 backend=identity.backend)
+    sign_in(s, person, identity)
     s.commit()
     return redirect(safe_next(next_url))
 
@@ -112,16 +103,9 @@ def _refuse(message: str, username: str, next_url: str, status: int) -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    principal = g.principal
-    if principal is not None:
-        s = db_session()
-        audit.record(s, "logout", principal.username)
-        s.commit()
-    locale = session.get("locale")
-    session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
-    if locale:
-        session["locale"] = locale
+    s = db_session()
+    sign_out(s, g.principal)
+    s.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
