@@ -33,9 +33,12 @@ _HASH = hash_password(PASSWORD)
 
 @pytest.fixture(autouse=True)
 def _clean_portal_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests configure the app explicitly; a developer's PORTAL_* variables must not leak in."""
+    """Tests configure the app explicitly; a developer's PORTAL_* variables must not leak in.
+
+    PORTAL_TEST_* (read above, at import) go too: the app would take them for settings.
+    """
     for key in list(os.environ):
-        if key.startswith("PORTAL_") and not key.startswith("PORTAL_TEST_"):
+        if key.startswith("PORTAL_"):
             monkeypatch.delenv(key)
 
 
