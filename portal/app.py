@@ -22,6 +22,7 @@ from portal.auth import AuthBackend, Principal
 from portal.cache import FragmentCache, cache_config
 from portal.db import Database
 from portal.layout import PostLayout, load_layouts
+from portal.notify import NotificationChannel
 from portal.plugins import PluginManager
 from portal.portlet import Portlet
 from portal.sessions import RedisSessionStore, ServerSessionInterface, SqlSessionStore
@@ -46,6 +47,7 @@ class PortalState:
     plans: dict[Any, Any] = field(default_factory=dict)
     csrf_signed: dict[str, str] = field(default_factory=dict)
     auth_backends: dict[str, AuthBackend] = field(default_factory=dict)
+    notification_channels: dict[str, NotificationChannel] = field(default_factory=dict)
     layouts: dict[str, PostLayout] = field(default_factory=dict)
     layout_problems: list[Any] = field(default_factory=list)
     translation_dirs: list[str] = field(default_factory=list)
@@ -116,6 +118,7 @@ def _collect_registrations(app: Flask, state: PortalState) -> None:
     backends = pm.collect_flat("portal_auth_backends", app=app)
     translations = pm.collect("portal_translations")
     migrations = pm.collect("portal_migrations")
+    channels = pm.collect_flat("portal_notification_channels", app=app)
     broken = pm.broken()
     for plugin_name, portlet in portlets:
         if plugin_name in broken:
@@ -137,6 +140,15 @@ def _collect_registrations(app: Flask, state: PortalState) -> None:
                       plugin_name)
             continue
         state.auth_backends[backend.name] = backend
+    for plugin_name, channel in channels:
+        if plugin_name in broken:
+            continue
+        if not isinstance(channel, NotificationChannel) or \
+                channel.name in state.notification_channels:
+            log.error("notification channel %r of plugin %s is invalid or a duplicate; ignored",
+                      channel, plugin_name)
+            continue
+        state.notification_channels[channel.name] = channel
     state.translation_dirs += [str(f) for name, f in translations if name not in broken]
     # Migrations of a broken plugin still apply: its tables must not vanish with its code.
     state.migration_dirs += [str(folder) for _name, folder in migrations]

@@ -60,7 +60,13 @@ def portal_connectors(app: Flask) -> Iterable[Any]:
 
 @hookspec
 def portal_notification_channels(app: Flask) -> Iterable[Any]:
-    """Return notification channels (in-portal, e-mail, SMS...) that deliver notices to people."""
+    """Return notification channels (in-portal, e-mail, SMS...) that deliver notices to people.
+
+    Each is a ``portal.notify.NotificationChannel`` (a ``name`` and a ``label``). ``notify``
+    refuses channel names nobody registered. Delivery happens in the same plugin's
+    ``portal_handle_event``: ``notification_for(event, name)`` gives the notification when the
+    event is one for this channel; key what you send by ``event.id`` so it goes out once.
+    """
 
 
 @hookspec

@@ -16,6 +16,7 @@ from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
 from portal.db import Model, db_session
 from portal.events import DomainEvent, emit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
+from portal.notify import Notification, NotificationChannel, notification_for, notify
 from portal.passwords import hash_password, verify_password
 from portal.people import customer_scope, people_in_units, people_with_posts, subtree_ids
 from portal.plugins import hookimpl
@@ -42,6 +43,8 @@ __all__ = [
     "Identity",
     "Mode",
     "Model",
+    "Notification",
+    "NotificationChannel",
     "OrgUnit",
     "Person",
     "Portlet",
@@ -67,6 +70,8 @@ __all__ = [
     "lazy_gettext",
     "login_required",
     "ngettext",
+    "notification_for",
+    "notify",
     "people_in_units",
     "people_with_posts",
     "prefix_match",

@@ -22,11 +22,17 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 
 def packages() -> list[tuple[list[Path], Path]]:
-    """(source folders, translations folder) for the core and every built-in portlet."""
+    """(source folders, translations folder) for the core and every built-in plugin that
+    ships its own catalogue (a ``translations`` folder beside its ``plugin.py``)."""
     found = [([ROOT / "portal", ROOT / "sso"], ROOT / "portal" / "translations")]
-    for pkg in sorted((ROOT / "portlets").iterdir()):
-        if (pkg / "plugin.py").exists():
-            found.append(([pkg], pkg / "translations"))
+    for group in ("portlets", "connectors", "sso"):
+        folder = ROOT / group
+        if not folder.is_dir():
+            continue
+        for pkg in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if (pkg / "plugin.py").exists() and (group == "portlets" or
+                                                 (pkg / "translations").is_dir()):
+                found.append(([pkg], pkg / "translations"))
     return found
 
 

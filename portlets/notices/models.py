@@ -20,8 +20,14 @@ class Notice(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
-    sender_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # No sender: a notice the portal wrote for a ``notify`` call (a customer change, a work
+    # item handed over); ``event_id`` is that notification's event, unique so that a retried
+    # delivery can never make a second notice.
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     sender_name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(60), default="notice", server_default="notice")
+    link: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    event_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(),
                                                  onupdate=func.now())

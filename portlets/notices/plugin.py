@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.toolkit import (
     CachePolicy,
+    DomainEvent,
     Mode,
     Person,
     Portlet,
@@ -27,6 +28,7 @@ from portal.toolkit import (
     db_session,
     hookimpl,
     lazy_gettext,
+    notification_for,
 )
 from portlets.notices import service
 from portlets.notices.models import Notice, NoticeReceipt, NoticeTarget
@@ -87,6 +89,28 @@ def portal_migrations() -> str:
 @hookimpl
 def portal_translations() -> str:
     return str(HERE / "translations")
+
+
+class PortalChannel:
+    """The in-portal channel: every notification shows in the recipients' notices window."""
+
+    name = "portal"
+    label = lazy_gettext("Work notices")
+
+
+@hookimpl
+def portal_notification_channels() -> Iterable[PortalChannel]:
+    return [PortalChannel()]
+
+
+@hookimpl
+def portal_handle_event(event: DomainEvent) -> None:
+    notification = notification_for(event, PortalChannel.name)
+    if notification is None:
+        return
+    notice = service.deliver(db_session(), event.id, notification)
+    if notice is not None:
+        service.refresh_windows(notification.recipients)
 
 
 @hookimpl

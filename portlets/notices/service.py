@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.toolkit import (
+    Notification,
     OrgUnit,
     Person,
     Post,
@@ -153,3 +154,27 @@ def read_counts(session: Session, notice_id: int) -> tuple[int, int]:
 def unread_count(session: Session, person_id: int) -> int:
     return int(session.scalar(select(func.count(NoticeReceipt.id)).where(
         NoticeReceipt.person_id == person_id, NoticeReceipt.read_at.is_(None))) or 0)
+
+
+def deliver(session: Session, event_id: int, notification: Notification,
+            now: datetime | None = None) -> Notice | None:
+    """The "portal" channel: *notification* becomes a submitted notice for its recipients.
+
+    Runs in the outbox transaction that records the delivery, so it happens once; the unique
+    ``event_id`` makes a second notice impossible even if that guarantee were ever lost.
+    Recipients who left (inactive or deleted) are skipped.
+    """
+    if session.scalar(select(Notice.id).where(Notice.event_id == event_id)) is not None:
+        return None
+    people = list(session.scalars(select(Person.id).where(
+        Person.id.in_(notification.recipients), Person.active.is_(True))))
+    if not people:
+        return None
+    notice = Notice(title=notification.title[:MAX_TITLE], content=notification.body,
+                    sender_id=None, sender_name=gettext("Portal"), kind=notification.kind,
+                    link=notification.link, event_id=event_id,
+                    submitted_at=now or datetime.now())
+    session.add(notice)
+    session.flush()
+    session.add_all(NoticeReceipt(notice_id=notice.id, person_id=p) for p in sorted(people))
+    return notice
