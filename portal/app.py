@@ -50,6 +50,8 @@ class PortalState:
     notification_channels: dict[str, NotificationChannel] = field(default_factory=dict)
     layouts: dict[str, PostLayout] = field(default_factory=dict)
     layout_problems: list[Any] = field(default_factory=list)
+    # (stamp, post layouts with the published versions applied): see layout_versions
+    published: tuple[Any, dict[str, PostLayout]] | None = None
     translation_dirs: list[str] = field(default_factory=list)
     migration_dirs: list[str] = field(default_factory=list)
 

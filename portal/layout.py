@@ -36,16 +36,23 @@ class WindowSpec:
     lock_move: bool = False
     lock_remove: bool = False
     lock_edit: bool = False
+    own: bool = False  # added by the user, not by the post layout
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    key: str  # "<post>.<page id>", unique across posts
+    key: str  # "<post>.<page id>" for post pages, "u<person id>-<n>" for a user's own pages
     post: str
     title: str
     title_en: str
     windows: tuple[WindowSpec, ...]
     locked: bool = False
+    layout_version: int = 0  # of the post layout (0: the file, never published)
+    version: int = 0  # of the user's diff for this page (0: none yet)
+
+    @property
+    def own(self) -> bool:
+        return not self.post
 
     def window(self, window_id: str) -> WindowSpec | None:
         return next((w for w in self.windows if w.id == window_id), None)
@@ -57,10 +64,49 @@ class PostLayout:
     title: str
     pages: tuple[PageSpec, ...]
     source: str = ""
+    version: int = 0
 
 
 class LayoutError(ValueError):
     pass
+
+
+def to_document(layout: PostLayout) -> dict[str, Any]:
+    """The layout as the YAML file (and a stored version) spells it: the inverse of
+    ``parse_document``."""
+    pages = []
+    for p in layout.pages:
+        windows = []
+        for w in p.windows:
+            item: dict[str, Any] = {"id": w.id, "portlet": w.portlet_id, "x": w.x, "y": w.y,
+                                    "w": w.w, "h": w.h}
+            if w.preferences:
+                item["preferences"] = dict(w.preferences)
+            if w.state is not WindowState.NORMAL:
+                item["state"] = w.state.value
+            lock = {k: True for k, on in (("move", w.lock_move), ("remove", w.lock_remove),
+                                          ("edit", w.lock_edit)) if on}
+            if lock:
+                item["lock"] = lock
+            windows.append(item)
+        page: dict[str, Any] = {"id": p.key.split(".", 1)[1], "title": p.title,
+                                "title_en": p.title_en}
+        if p.locked:
+            page["locked"] = True
+        page["windows"] = windows
+        pages.append(page)
+    return {"post": layout.post, "title": layout.title, "pages": pages}
+
+
+def dump_yaml(document: Mapping[str, Any]) -> str:
+    """YAML for people: keys in layout order, Chinese as is, one window per line."""
+    return yaml.safe_dump(dict(document), allow_unicode=True, sort_keys=False, width=100)
+
+
+def parse_document(data: Mapping[str, Any], source: str = "", version: int = 0) -> PostLayout:
+    layout = _parse(str(data["post"]), data, source)
+    return replace(layout, version=version,
+                   pages=tuple(replace(p, layout_version=version) for p in layout.pages))
 
 
 def _parse(post: str, data: Mapping[str, Any], source: str) -> PostLayout:
@@ -141,19 +187,3 @@ def default_page(post: str, portlets: Mapping[str, Portlet], principal: Principa
         x, row_h = x + size.w, max(row_h, size.h)
     return PageSpec(key=f"{post}.home", post=post, title="我的首页", title_en="My home",
                     windows=tuple(windows))
-
-
-def apply_user_diff(page: PageSpec, diff: Mapping[str, Any] | None) -> PageSpec:
-    """Apply the user's own changes (preferences and window states) to a post page."""
-    if not diff:
-        return page
-    changes: Mapping[str, Any] = diff.get("windows") or {}
-    windows = []
-    for w in page.windows:
-        change = changes.get(w.id) or {}
-        if change.get("prefs") and not w.lock_edit:
-            w = replace(w, preferences={**w.preferences, **change["prefs"]})
-        if change.get("state"):
-            w = replace(w, state=WindowState(change["state"]))
-        windows.append(w)
-    return replace(page, windows=tuple(windows))

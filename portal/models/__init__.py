@@ -4,7 +4,7 @@ from portal.models.audit import AuditEntry
 from portal.models.customers import CUSTOMER_STATUSES, STAFF_ROLES, Customer
 from portal.models.events import OutboxDelivery, OutboxEvent
 from portal.models.org import ORG_KINDS, OrgUnit, Person, Post, PostAssignment
-from portal.models.web import UserLayout, WebSession
+from portal.models.web import LayoutVersion, UserLayout, WebSession
 
 __all__ = [
     "CUSTOMER_STATUSES",
@@ -12,6 +12,7 @@ __all__ = [
     "STAFF_ROLES",
     "AuditEntry",
     "Customer",
+    "LayoutVersion",
     "OrgUnit",
     "OutboxDelivery",
     "OutboxEvent",

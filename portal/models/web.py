@@ -32,7 +32,33 @@ class UserLayout(Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     page_key: Mapped[str] = mapped_column(String(80))
     diff: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Optimistic locking: the ORM adds "WHERE version = <read>" to every UPDATE, so two tabs
+    # saving the same page can never silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, server_default=func.now(), onupdate=func.now()
     )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LayoutVersion(Model):
+    """One published version of a post's layout. The newest is what the post's users get.
+
+    Versions are never changed or deleted: rolling back publishes an old document again, so
+    the history always says who put what in front of the users and when.
+    """
+
+    __tablename__ = "layout_version"
+    __table_args__ = (UniqueConstraint("post", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(20))  # file | editor | import | rollback
+    note: Mapped[str] = mapped_column(String(200), default="")
+    author: Mapped[str] = mapped_column(String(64), default="")
+    # SHA-256 of the layout file this version was imported from, so an unchanged file is not
+    # published twice.
+    file_sha: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

@@ -21,20 +21,26 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal import personal
 from portal.access import login_required
 from portal.aggregator import WindowRequest
 from portal.assembly import CSRF, csrf_token, fill, placeholders
 from portal.auth import Principal
 from portal.db import db_session
 from portal.homepage import (
+    StaleLayout,
+    arranged_pages,
     diff_counter,
     forget_user_diffs,
-    save_window_change,
-    user_pages,
+    page_diff,
+    save_diff,
     window_portlet,
     window_request,
 )
 from portal.layout import PageSpec, WindowSpec
+from portal.layout_versions import COUNTER as LAYOUTS_COUNTER
+from portal.layout_versions import describe_changes, get_version
+from portal.personal import Refusal, Resolved
 from portal.portlet import Mode, Portlet, WindowState
 
 bp = Blueprint("pages", __name__)
@@ -45,15 +51,20 @@ def _state() -> Any:
 
 
 def _page(key: str | None) -> tuple[list[PageSpec], PageSpec]:
-    pages = user_pages(db_session(), g.principal)
+    arranged = arranged_pages(db_session(), g.principal)
+    pages = [r.page for r in arranged]
     g.portal_pages = pages  # the tab bar reuses them instead of asking again
     if not pages:
         abort(404)
-    page = pages[0] if key is None else next((p for p in pages if p.key == key), None)
-    if page is None:
+    found = arranged[0] if key is None else next((r for r in arranged if r.page.key == key),
+                                                 None)
+    if found is None:
+        if key and key.startswith("u") and not key.startswith(f"u{g.principal.person_id}-"):
+            abort(403, _("This page belongs to another user."))
         abort(404)
-    g.portal_page_key = page.key
-    return pages, page
+    g.portal_page_key = found.page.key
+    g.portal_resolved = found
+    return pages, found.page
 
 
 def _window(page: PageSpec, window_id: str) -> tuple[WindowSpec, Portlet]:
@@ -99,7 +110,8 @@ def _plan(state: Any, principal: Principal, page: PageSpec, locale: str,
     every change of their diff) and the identity of the loaded post layouts."""
     root = request.script_root
     plan_key = ("plan", principal, page.key, state.cache.version(diff_counter(principal.person_id)),
-                id(state.layouts), locale, maximized, root)
+                state.cache.version(LAYOUTS_COUNTER), page.layout_version, id(state.layouts),
+                locale, maximized, root)
     plan: PagePlan | None = state.plans.get(plan_key)
     if plan is not None:
         return plan
@@ -119,7 +131,8 @@ def _plan(state: Any, principal: Principal, page: PageSpec, locale: str,
         principal, locale)
     plan = PagePlan(
         placed=placed, wanted=wanted, key_parts=tuple(parts),
-        frames=tuple((s.id, s.x, s.y, s.w, s.h, s.state, s.lock_edit, p.id) for s, p in placed),
+        frames=tuple((s.id, s.x, s.y, s.w, s.h, s.state, s.lock_edit, s.lock_move,
+                      s.lock_remove, s.own, p.id) for s, p in placed),
     )
     if len(state.plans) >= 4096:
         state.plans.clear()
@@ -145,7 +158,7 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     page_key = None
     if not flashes and all(k is not None for k in keys):
         page_key = (
-            principal, tabs, page.key, locale,
+            principal, tabs, page.key, page.version, page.layout_version, page.locked, locale,
             request.full_path, maximized, plan.frames,
             tuple(k.key for k in keys if k is not None),
         )
@@ -164,26 +177,68 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
         lazy = out is not None and out.status == "lazy"
         frame = state.pieces.get(
             # The frame shows no preferences: everything else about the window is in the key.
-            ("frame", page.key, spec.id, spec.x, spec.y, spec.w, spec.h, spec.state,
-             spec.lock_edit, portlet.id, locale, maximized, lazy),
+            ("frame", page.key, page.locked, spec.id, spec.x, spec.y, spec.w, spec.h,
+             spec.state, spec.lock_edit, spec.lock_move, spec.lock_remove, portlet.id, locale,
+             maximized, lazy),
             lambda spec=spec, portlet=portlet, lazy=lazy: render_template(
                 "portal/window.html", page=page, spec=spec, portlet=portlet, lazy=lazy,
                 maximized=maximized, **placeholders()),
         )
         grid.append(fill(frame, None, body=out.html if out is not None and not lazy else ""))
+    def shell_html() -> str:
+        return render_template("portal/page.html", page=page, has_windows=bool(placed),
+                               maximized=maximized, removed=_removed_labels(state),
+                               updated=_admin_update(page), can_undo=_can_undo(page),
+                               **placeholders())
+
     if flashes:  # a one-off message: render the shell for this request only
-        shell = render_template("portal/page.html", page=page, has_windows=bool(placed),
-                                maximized=maximized, **placeholders())
+        shell = shell_html()
     else:
-        shell_key = ("shell", principal, tabs, page.key, locale, request.full_path, maximized,
-                     bool(placed))
-        shell = state.pieces.get(shell_key, lambda: render_template(
-            "portal/page.html", page=page, has_windows=bool(placed), maximized=maximized,
-            **placeholders()))
+        shell_key = ("shell", principal, tabs, page.key, page.version, page.layout_version,
+                     page.locked, locale, request.full_path, maximized, bool(placed))
+        shell = state.pieces.get(shell_key, shell_html)
     html = fill(shell, None, grid="".join(grid))
     if page_key is not None and all(w.status in ("ok", "cached") for w in windows):
         state.cache.keep_page(page_key, html, [k for k in keys if k is not None])
     return html.replace(CSRF, csrf_token(state.csrf_signed))
+
+
+def _removed_labels(state: Any) -> list[tuple[str, str, str]]:
+    """(window id, portlet title, reason) of the page's recently removed windows."""
+    resolved: Resolved = g.portal_resolved
+    out = []
+    for r in resolved.removed:
+        portlet = state.portlets.get(r.portlet_id)
+        out.append((r.id, _(str(portlet.title)) if portlet is not None else r.portlet_id,
+                    r.reason))
+    return out
+
+
+def _admin_update(page: PageSpec) -> list[str] | None:
+    """What the administrator changed since the user last arranged (or noted) this page, or
+    ``None`` when there is nothing to tell. Only people with their own arrangement are told:
+    the others simply see the new layout."""
+    if page.own or not page.version or not page.layout_version:
+        return None
+    diff = page_diff(db_session(), g.principal.person_id, page.key)
+    base = int(diff.get("base", page.layout_version))
+    if base >= page.layout_version:
+        return None
+    s = db_session()
+    old = get_version(s, page.post, base) if base else None
+    new = get_version(s, page.post, page.layout_version)
+    if new is None:
+        return None
+    lines = describe_changes(old.document if old is not None else None, new.document)
+    resolved: Resolved = g.portal_resolved
+    lines += [_("Your window %(id)s no longer fits this page: find it under “Recently "
+                "removed”.", id=r.id) for r in resolved.removed if r.reason == "dropped"]
+    return lines
+
+
+def _can_undo(page: PageSpec) -> bool:
+    return bool(page.version and page_diff(db_session(), g.principal.person_id,
+                                           page.key).get("undo"))
 
 
 @bp.route("/page/<page_key>/<window_id>")
@@ -240,10 +295,7 @@ def edit(page_key: str, window_id: str) -> Any:
         clean, errors = portlet.preferences.validate(
             {**submitted, **{k: request.form[k] for k in extra}})
         if not errors:
-            s = db_session()
-            save_window_change(s, g.principal, page, spec.id, {"prefs": clean})
-            s.commit()
-            forget_user_diffs(g.principal.person_id)
+            _save(page, lambda diff: personal.set_window(page, diff, spec.id, prefs=clean))
             return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")
         values = {**values, **{k: v for k, v in submitted.items()}}
     status = 400 if errors else 200
@@ -264,8 +316,22 @@ def set_state(page_key: str, window_id: str) -> Any:
         abort(400, _("This portlet cannot be shown that way."))
     if wanted is WindowState.MAXIMIZED:
         return redirect(url_for("pages.maximized", page_key=page.key, window_id=spec.id))
-    s = db_session()
-    save_window_change(s, g.principal, page, spec.id, {"state": wanted.value})
-    s.commit()
-    forget_user_diffs(g.principal.person_id)
+    _save(page, lambda diff: personal.set_window(page, diff, spec.id, state=wanted))
     return redirect(url_for("pages.page", page_key=page.key) + f"#w-{spec.id}")
+
+
+def _save(page: PageSpec, change: Any) -> None:
+    """Apply *change* to the user's diff of *page* and store it, or answer with the refusal."""
+    s = db_session()
+    try:
+        diff = change(page_diff(s, g.principal.person_id, page.key))
+        diff.setdefault("base", page.layout_version)
+        save_diff(s, g.principal, page.key, None, diff)
+        s.commit()
+    except Refusal as refusal:
+        s.rollback()
+        abort(refusal.status, refusal.message)
+    except StaleLayout:
+        s.rollback()
+        abort(409)
+    forget_user_diffs(g.principal.person_id)
