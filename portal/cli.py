@@ -114,6 +114,68 @@ def layouts_validate(folder: str | None) -> None:
         sys.exit(1)
 
 
+@layouts_group.command("export")
+@click.option("--post", "posts", multiple=True, help="Only these posts (repeatable).")
+@click.option("--out", "folder", required=True, type=click.Path(file_okay=False),
+              help="Folder to write <post>.yaml files into (created).")
+@with_appcontext
+def layouts_export(posts: tuple[str, ...], folder: str) -> None:
+    """Write the layout each post's users get now (newest version, else the file) as YAML."""
+    from portal.db import db_session
+    from portal.layout import dump_yaml, to_document
+    from portal.layout_versions import effective_layouts
+
+    layouts = effective_layouts(db_session())
+    unknown = sorted(set(posts) - layouts.keys())
+    if unknown:
+        raise click.ClickException(f"no layout for post(s): {', '.join(unknown)}")
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    for code in sorted(posts or layouts):
+        layout = layouts[code]
+        origin = f"version {layout.version}" if layout.version else "its layout file"
+        path = target / f"{code}.yaml"
+        path.write_text(f"# {code} — exported from {origin}\n"
+                        + dump_yaml(to_document(layout)), encoding="utf-8")
+        click.echo(f"{path}  ({origin})")
+
+
+@layouts_group.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--author", default="cli", show_default=True)
+@with_appcontext
+def layouts_import(paths: tuple[str, ...], author: str) -> None:
+    """Publish layout files whose content is new as the next version of their post.
+
+    Without PATHS, every file in LAYOUTS_DIR. All files are checked first: if one has a
+    problem nothing is published and the exit code is 1.
+    """
+    from portal.db import db_session
+    from portal.layout_versions import announce, import_files
+
+    state = current_app.extensions["portal"]
+    files: list[Path] = []
+    for item in paths or (state.settings["LAYOUTS_DIR"],):
+        path = Path(item)
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise click.ClickException("no layout files to import")
+    s = db_session()
+    result = import_files(s, files, state.portlets, author)
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        s.rollback()
+        click.echo(f"nothing published: {len(result.problems)} problem(s)", err=True)
+        sys.exit(1)
+    s.commit()
+    if result.published:
+        announce()
+    for row in result.published:
+        click.echo(f"{row.post}: published version {row.version}")
+    click.echo(f"{len(result.published)} published, {len(result.unchanged)} unchanged")
+
+
 @cli.command("staff-report")
 @click.option("--limit", default=50, show_default=True)
 @with_appcontext

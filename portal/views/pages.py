@@ -140,9 +140,14 @@ def _plan(state: Any, principal: Principal, page: PageSpec, locale: str,
     return plan
 
 
-def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = None) -> str:
+def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = None,
+                 preview: str | None = None) -> str:
     """The page from cached pieces: frames and shell come from the per-process piece cache,
-    window bodies from the aggregator (fragment cache or a fresh render)."""
+    window bodies from the aggregator (fragment cache or a fresh render).
+
+    *preview* (the sample user's name) renders a draft post page for the layout editor: every
+    window at once (its page does not exist for /w/ to load later) and no arranging tools.
+    """
     principal = g.principal
     state = _state()
     locale = str(get_locale())
@@ -156,7 +161,7 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     flashes = bool(session.get("_flashes"))
     tabs = tuple((p.key, p.title, p.title_en) for p in pages)
     page_key = None
-    if not flashes and all(k is not None for k in keys):
+    if preview is None and not flashes and all(k is not None for k in keys):
         page_key = (
             principal, tabs, page.key, page.version, page.layout_version, page.locked, locale,
             request.full_path, maximized, plan.frames,
@@ -169,7 +174,7 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
     # A maximized window is the page's only one, and the way to it without JavaScript: render
     # it now even if it is lazy.
     windows = state.aggregator.render(wanted, principal, locale, keys=keys,
-                                      defer_lazy=maximized is None)
+                                      defer_lazy=maximized is None and preview is None)
     rendered = {w.window_id: w for w in windows}
     grid = []
     for spec, portlet in placed:
@@ -179,19 +184,21 @@ def _render_page(pages: list[PageSpec], page: PageSpec, maximized: str | None = 
             # The frame shows no preferences: everything else about the window is in the key.
             ("frame", page.key, page.locked, spec.id, spec.x, spec.y, spec.w, spec.h,
              spec.state, spec.lock_edit, spec.lock_move, spec.lock_remove, portlet.id, locale,
-             maximized, lazy),
+             maximized, lazy, preview is not None),
             lambda spec=spec, portlet=portlet, lazy=lazy: render_template(
                 "portal/window.html", page=page, spec=spec, portlet=portlet, lazy=lazy,
-                maximized=maximized, **placeholders()),
+                maximized=maximized, preview=preview, **placeholders()),
         )
         grid.append(fill(frame, None, body=out.html if out is not None and not lazy else ""))
     def shell_html() -> str:
         return render_template("portal/page.html", page=page, has_windows=bool(placed),
-                               maximized=maximized, removed=_removed_labels(state),
-                               updated=_admin_update(page), can_undo=_can_undo(page),
+                               maximized=maximized, preview=preview,
+                               removed=[] if preview else _removed_labels(state),
+                               updated=None if preview else _admin_update(page),
+                               can_undo=False if preview else _can_undo(page),
                                **placeholders())
 
-    if flashes:  # a one-off message: render the shell for this request only
+    if flashes or preview:  # a one-off message: render the shell for this request only
         shell = shell_html()
     else:
         shell_key = ("shell", principal, tabs, page.key, page.version, page.layout_version,
@@ -239,6 +246,11 @@ def _admin_update(page: PageSpec) -> list[str] | None:
 def _can_undo(page: PageSpec) -> bool:
     return bool(page.version and page_diff(db_session(), g.principal.person_id,
                                            page.key).get("undo"))
+
+
+def render_preview(pages: list[PageSpec], page: PageSpec, sample_user: str) -> str:
+    """A draft post page as *sample_user* (``g.principal``) would see it."""
+    return _render_page(pages, page, preview=sample_user)
 
 
 @bp.route("/page/<page_key>/<window_id>")
