@@ -56,14 +56,14 @@ def arranged_pages(session: Session, principal: Principal) -> list[Resolved]:
         seen.add(p.key)
         diff, version = diffs.get(p.key, (None, 0))
         r = resolve(p, diff, portlets, principal)
-        resolved.append(Resolved(replace(r.page, version=version), r.removed))
+        resolved.append(Resolved(replace(r.page, version=version), r.removed, p))
     prefix = own_page_prefix(principal.person_id)
     for key, (diff, version) in sorted(diffs.items()):
         if key.startswith(prefix) and diff.get("title"):
             blank = PageSpec(key=key, post="", title=str(diff["title"]),
                              title_en=str(diff["title"]), windows=())
             r = resolve(blank, diff, portlets, principal)
-            resolved.append(Resolved(replace(r.page, version=version), r.removed))
+            resolved.append(Resolved(replace(r.page, version=version), r.removed, blank))
     order = (diffs.get(TABS, ({}, 0))[0] or {}).get("order") or []
     if order:
         rank = {key: i for i, key in enumerate(order)}

@@ -20,6 +20,10 @@ LABELS = {
     "missing": _l("missing"),
     "inactive": _l("left or inactive"),
     "wrong_post": _l("does not hold the post"),
+    # where a post layout version came from
+    "file": _l("layout file"),
+    "editor": _l("layout editor"),
+    "rollback": _l("rollback"),
     # portlet categories
     "work": _l("Work"),
     "customers": _l("Customers"),

@@ -61,8 +61,9 @@ class RemovedWindow:
 
 @dataclass(frozen=True)
 class Resolved:
-    page: PageSpec
+    page: PageSpec  # as the user arranged it
     removed: tuple[RemovedWindow, ...]
+    base: PageSpec | None = None  # the page before the user's diff (to apply a new one)
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -114,7 +115,7 @@ def resolve(page: PageSpec, diff: Mapping[str, Any] | None,
             portlets: Mapping[str, Portlet], principal: Principal) -> Resolved:
     """*page* as the user arranged it; see the module docstring for the rules."""
     if not diff:
-        return Resolved(page, ())
+        return Resolved(page, (), page)
     changes: Mapping[str, Any] = diff.get("windows") or {}
     windows: list[WindowSpec] = []
     removed: list[RemovedWindow] = []
@@ -137,7 +138,7 @@ def resolve(page: PageSpec, diff: Mapping[str, Any] | None,
         windows.append(replace(spec, x=min(spec.x, GRID_COLUMNS - spec.w)))
     for own in diff.get("trash") or ():
         removed.append(RemovedWindow(str(own["id"]), str(own.get("portlet")), "removed"))
-    return Resolved(replace(page, windows=tuple(_settle(windows))), tuple(removed))
+    return Resolved(replace(page, windows=tuple(_settle(windows))), tuple(removed), page)
 
 
 def _changed(w: WindowSpec, change: Mapping[str, Any], page_locked: bool,

@@ -8,6 +8,7 @@ A catalogue per package (the core, each built-in portlet), as a plugin would shi
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -56,16 +57,23 @@ def update() -> None:
     for sources, translations in packages():
         template = extract(sources)
         path = po_path(translations)
-        if path.exists():
+        before = path.read_bytes() if path.exists() else b""
+        if before:
             with path.open("rb") as fh:
                 catalog = read_po(fh, locale="zh_CN")
+            created = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
+            catalog.creation_date = created  # no change of date without a change of text
         else:
             catalog = template
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            write_po(fh, catalog, omit_header=False, sort_output=True, ignore_obsolete=True,
-                     width=100)
+        # Without line numbers: moving code around must not rewrite every catalogue (and make
+        # every merge of two branches conflict).
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, omit_header=False, sort_output=True, ignore_obsolete=True,
+                 width=100, include_lineno=False)
+        if buffer.getvalue() != before:
+            path.write_bytes(buffer.getvalue())
         print(f"{path.relative_to(ROOT)}: {len(catalog)} messages")
 
 

@@ -156,7 +156,7 @@ def test_own_pages_belong_to_their_owner(db_app: Flask) -> None:
     r = km.post(f"/layout/{key}/rename", json={"version": 2, "title": "客户走访"})
     assert r.status_code == 200
     assert "客户走访" in km.get("/").get_data(as_text=True)
-    r = km.post("/layout/tabs", json={"order": [key, PAGE]})
+    r = km.post("/layout/tabs", json={"order": [key, PAGE, "account_manager.customers"]})
     assert r.status_code == 200
     html = km.get("/").get_data(as_text=True)  # the first tab is the homepage
     assert html.index("客户走访") < html.index("工作台")
@@ -176,3 +176,35 @@ def test_preferences_follow_the_user(db_app: Flask) -> None:
     assert r.status_code == 302
     html = second.get(f"/w/{PAGE}/customers/edit").get_data(as_text=True)
     assert 'value="5"' in html
+
+
+def test_two_posts_give_both_posts_pages(db_app: Flask) -> None:
+    org = seed_org(db_app)
+    with db_app.app_context():
+        from portal.models import Post, PostAssignment
+
+        s = db_app.extensions["portal"].db.session()
+        leader = s.scalars(select(Post).where(Post.code == "leader")).one()
+        s.add(PostAssignment(person_id=org.people["km"], post_id=leader.id,
+                             org_unit_id=org.city))
+        s.commit()
+    client = db_app.test_client()
+    Auth(client).login("km")
+    html = client.get("/").get_data(as_text=True)
+    for title in ("工作台", "我的客户", "领导首页", "城市概况"):
+        assert f">{title}</a>" in html
+    assert client.get("/page/leader.home").status_code == 200
+
+
+def test_a_locked_page_refuses_every_change(db_app: Flask) -> None:
+    seed_org(db_app)
+    client = db_app.test_client()
+    Auth(client).login("ld")
+    page = client.get("/page/leader.city").get_data(as_text=True)
+    assert "管理员已锁定此页面" in page and "添加栏目</a>" not in page
+    for action, body in (("move", {"windows": [{"id": "notices", "x": 8, "y": 6, "w": 4,
+                                                 "h": 6}]}),
+                         ("add", {"portlet": "today"}), ("remove", {"window": "stats"})):
+        r = client.post(f"/layout/leader.city/{action}", json={"version": 0, **body})
+        assert r.status_code == 403, (action, r.data)
+    assert _rows(db_app) == []

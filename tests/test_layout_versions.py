@@ -121,7 +121,7 @@ def test_publish_history_rollback_and_export(app: Flask, admin: FlaskClient) -> 
         {"id": "x", "portlet": "today", "x": 0, "y": 0, "w": 4, "h": 2}), "overlaps"),
     (lambda d: d["pages"][0]["windows"].append(
         {"id": "x", "portlet": "today", "x": 0, "y": 30, "w": 12, "h": 2}), "outside what"),
-    (lambda d: d.update(post="leader"), "not account_manager"),
+    (lambda d: d.update(post="leader"), "而不是 account_manager"),
 ])
 def test_bad_documents_are_refused_and_nothing_is_published(app: Flask, admin: FlaskClient,
                                                             mutate: Any, text: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -40,7 +41,7 @@ from portal.homepage import (
     page_diff,
     save_diff,
 )
-from portal.personal import Refusal, Resolved
+from portal.personal import Refusal, Resolved, resolve
 
 bp = Blueprint("arrange", __name__, url_prefix="/layout")
 OWN_PAGE = re.compile(r"^u(\d+)-(\d+)$")
@@ -112,7 +113,7 @@ def _apply(page_key: str, change: Callable[[Resolved, dict[str, Any]], dict[str,
         # The post layout version this arrangement was made on: when a newer one is
         # published, the page tells the user what changed (until they say "noted").
         diff.setdefault("base", resolved.page.layout_version)
-        save_diff(s, g.principal, page_key, seen, diff)
+        version = save_diff(s, g.principal, page_key, seen, diff)
         s.commit()
     except Refusal as refusal:
         s.rollback()
@@ -123,7 +124,9 @@ def _apply(page_key: str, change: Callable[[Resolved, dict[str, Any]], dict[str,
                               "It now shows the latest layout; please try again."), page_key)
     forget_user_diffs(g.principal.person_id)
     if _wants_json():
-        _arranged, fresh = _find(page_key)
+        assert resolved.base is not None
+        fresh = resolve(resolved.base, diff, _portlets(), g.principal)
+        fresh = Resolved(replace(fresh.page, version=version), fresh.removed, resolved.base)
         return jsonify(ok=True, message=done, **layout_json(fresh))
     flash(done, "info")
     return redirect(url_for("pages.page", page_key=page_key) + anchor)

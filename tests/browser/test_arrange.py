@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 
 from portal.layout_versions import announce, publish
-from portal.layout import dump_yaml  # noqa: F401  (kept for debugging failed merges)
 from tests.browser.test_homepage import sign_in
 from tests.conftest import ROOT, make_app, seed_org
 
