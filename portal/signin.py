@@ -73,3 +73,44 @@ def _call(hook: str, **kwargs: object) -> None:
         log.error("plugin %s failed in %s: %s", plugin, hook, exc, exc_info=exc)
 
     current_app.extensions["portal"].plugins.call_safely(hook, log_error, **kwargs)
+
+
+def end_sessions_of(person_id: int, keep: str | None = None) -> list[str]:
+    """End every session of the person but *keep*; ``portal_signed_out`` for each.
+
+    Used by "sign out elsewhere" and when a person is deactivated (``portal ldap sync``).
+    Returns the ended session ids. Works outside a request (needs an app context).
+    """
+    interface = current_app.session_interface
+    ended = []
+    for stored in interface.sessions_of(person_id):  # type: ignore[attr-defined]
+        if stored.sid == keep:
+            continue
+        interface.end(stored.sid)  # type: ignore[attr-defined]
+        ended.append(stored.sid)
+        data = stored.data.get("principal")
+        if data:
+            _call("portal_signed_out", principal=Principal.from_dict(data), session_id=stored.sid)
+    return ended
+
+
+def sign_out_elsewhere(db: Session, principal: Principal, handle: str | None = None) -> int:
+    """End the signed-in person's other sessions (all of them, or the one *handle* names);
+    audited. Returns how many ended. The caller commits *db*."""
+    from portal.sessions import handle_of
+
+    current = session.sid  # type: ignore[attr-defined]
+    if handle is None:
+        ended = end_sessions_of(principal.person_id, keep=current)
+    else:
+        targets = [s.sid for s in current_app.session_interface.sessions_of(  # type: ignore[attr-defined]
+            principal.person_id) if handle_of(s.sid) == handle and s.sid != current]
+        ended = []
+        for sid in targets:
+            current_app.session_interface.end(sid)  # type: ignore[attr-defined]
+            _call("portal_signed_out", principal=principal, session_id=sid)
+            ended.append(sid)
+    if ended:
+        audit.record(db, "logout.elsewhere", principal.username, actor_id=principal.person_id,
+                     actor=principal.username, sessions=len(ended))
+    return len(ended)
