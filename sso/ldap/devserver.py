@@ -132,6 +132,9 @@ argsfile {folder}/slapd.args
 TLSCACertificateFile {ca}
 TLSCertificateFile {cert}
 TLSCertificateKeyFile {key}
+# Like many directories (Active Directory among them), take a DN with an empty password for an
+# anonymous bind that "succeeds": the portal must refuse empty passwords itself.
+allow bind_anon_dn
 
 database mdb
 maxsize 268435456

@@ -8,6 +8,7 @@ skips, when slapd cannot start: CI has it (scripts/install-system.sh).
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ PASSWORD = "Ldap@2026"  # every person's directory password
 
 
 @dataclass
-class TestDirectory:
+class DemoDirectory:
     server: devserver.Slapd
     ldif: str
     reader_dn: str
@@ -46,7 +47,11 @@ class TestDirectory:
 
 
 def demo_org_ldif(folder: Path, reader_password: str) -> str:
-    app = make_app(f"sqlite:///{folder}/demo.db")
+    with pytest.MonkeyPatch.context() as env:
+        # Session fixtures run before conftest's per-test clean-up of PORTAL_* variables.
+        for key in [k for k in os.environ if k.startswith("PORTAL_")]:
+            env.delenv(key)
+        app = make_app(f"sqlite:///{folder}/demo.db")
     try:
         generate.run(app, seed=2026, customers=10)
         with app.app_context():
@@ -67,7 +72,7 @@ def org_without_people(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDirectory]:
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDirectory]:
     folder = tmp_path_factory.mktemp("slapd")
     reader_password = secrets.token_urlsafe(12)
     ldif = demo_org_ldif(folder, reader_password)
@@ -77,6 +82,6 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDirector
         pytest.fail(f"cannot start slapd: {exc}")
     try:
         server.add_ldif(ldif)
-        yield TestDirectory(server, ldif, f"{READER_RDN},{DEMO_BASE_DN}", reader_password)
+        yield DemoDirectory(server, ldif, f"{READER_RDN},{DEMO_BASE_DN}", reader_password)
     finally:
         server.stop()
