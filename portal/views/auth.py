@@ -36,9 +36,12 @@ def safe_next(target: str | None) -> str:
     """Only paths on this portal; never another host, scheme or protocol-relative URL."""
     if not target:
         return url_for("pages.home")
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" becomes
+    # "//evil.example") and read "\\" as "/": refuse any of them outright.
+    if any(ord(c) < 0x21 or c in "\\\x7f" for c in target):
+        return url_for("pages.home")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("pages.home")
     return target
 
