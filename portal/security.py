@@ -24,6 +24,9 @@ class Counter(Protocol):
     def get(self, key: str) -> tuple[int, int]:
         """(count, seconds until the window ends) of *key*; (0, 0) when unknown."""
 
+    def get_many(self, keys: list[str]) -> list[tuple[int, int]]:
+        """:meth:`get` of several keys (one round trip to Redis)."""
+
     def hit(self, key: str) -> int:
         """Add one failure to *key*; return the new count."""
 
@@ -44,6 +47,9 @@ class MemoryCounter:
                 self._data.pop(key, None)
                 return 0, 0
             return count, int(left) + 1
+
+    def get_many(self, keys: list[str]) -> list[tuple[int, int]]:
+        return [self.get(key) for key in keys]
 
     def hit(self, key: str) -> int:
         now = time.time()
@@ -69,13 +75,18 @@ class RedisCounter:
         self.window = window
 
     def get(self, key: str) -> tuple[int, int]:
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: list[str]) -> list[tuple[int, int]]:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.get(key)
-        pipe.ttl(key)
-        raw, ttl = pipe.execute()
-        if raw is None or ttl is None or ttl < 0:
-            return 0, 0
-        return int(raw), int(ttl)
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        replies = pipe.execute()
+        out = []
+        for raw, ttl in zip(replies[::2], replies[1::2], strict=True):
+            out.append((0, 0) if raw is None or ttl is None or ttl < 0 else (int(raw), int(ttl)))
+        return out
 
     def hit(self, key: str) -> int:
         pipe = self.redis.pipeline(transaction=True)
@@ -98,6 +109,14 @@ class Lockout:
         return max(1, -(-self.seconds // 60))
 
 
+@dataclass(frozen=True)
+class Attempt:
+    username: str
+    address: str
+    lockout: Lockout | None
+    account_failures: int
+
+
 class LoginThrottle:
     def __init__(self, counter: Counter, per_account: int, per_address: int) -> None:
         self.counter = counter
@@ -110,14 +129,17 @@ class LoginThrottle:
         account = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
         return f"portal:login-fail:account:{account}", f"portal:login-fail:address:{address}"
 
-    def locked(self, username: str, address: str) -> Lockout | None:
+    def check(self, username: str, address: str) -> Attempt:
+        """Before asking any backend: is the account or the address locked out?"""
         account_key, address_key = self._keys(username, address)
-        for scope, key, limit in (("account", account_key, self.per_account),
-                                  ("address", address_key, self.per_address)):
-            count, left = self.counter.get(key)
+        account, by_address = self.counter.get_many([account_key, address_key])
+        lockout = None
+        for scope, (count, left), limit in (("account", account, self.per_account),
+                                            ("address", by_address, self.per_address)):
             if limit > 0 and count >= limit:
-                return Lockout(scope, left)
-        return None
+                lockout = Lockout(scope, left)
+                break
+        return Attempt(username, address, lockout, account[0])
 
     def failed(self, username: str, address: str) -> Lockout | None:
         """Count a failure; return the lockout it starts, if it is the one that reached a
@@ -130,8 +152,9 @@ class LoginThrottle:
                 started = Lockout(scope, self.counter.get(key)[1])
         return started
 
-    def succeeded(self, username: str, address: str) -> None:
-        self.counter.reset(self._keys(username, address)[0])
+    def succeeded(self, attempt: Attempt) -> None:
+        if attempt.account_failures:  # most sign-ins follow no failure: no write then
+            self.counter.reset(self._keys(attempt.username, attempt.address)[0])
 
 
 def login_throttle() -> LoginThrottle:

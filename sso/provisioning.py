@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.toolkit import OrgUnit, Person, Post, PostAssignment
 
@@ -207,7 +207,12 @@ def provision_with_outcome(db: Session, attributes: Attributes,
     if not username or len(username) > MAX_USERNAME:
         raise ProvisioningError(
             f"attribute {rules.username!r} must hold a user name of 1-{MAX_USERNAME} characters")
-    person = db.scalars(select(Person).where(Person.username == username)).first()
+    # One query for the person, their unit and their posts: sign-in runs this every time.
+    person = db.scalars(
+        select(Person).where(Person.username == username).options(
+            joinedload(Person.org_unit),
+            selectinload(Person.assignments).joinedload(PostAssignment.post))
+    ).first()
     created = person is None
     if person is None:
         person = Person(username=username, display_name=username, password_hash=None)
@@ -227,7 +232,7 @@ def _set_fields(db: Session, person: Person, attrs: _Attrs, rules: ProvisioningR
         "email": email if email and len(email) <= MAX_EMAIL else None,
         "mobile": mobile if mobile and len(mobile) <= MAX_MOBILE else None,
     }
-    unit = _unit(db, attrs.first(rules.unit_code), attrs.first(rules.unit_name))
+    unit = _unit(db, person, attrs.first(rules.unit_code), attrs.first(rules.unit_name))
     if unit is not None:
         wanted["org_unit_id"] = unit.id
     elif attrs.first(rules.unit_code) or attrs.first(rules.unit_name):
@@ -241,7 +246,11 @@ def _set_fields(db: Session, person: Person, attrs: _Attrs, rules: ProvisioningR
     return changed
 
 
-def _unit(db: Session, code: str | None, name: str | None) -> OrgUnit | None:
+def _unit(db: Session, person: Person, code: str | None, name: str | None) -> OrgUnit | None:
+    current = person.org_unit if person.org_unit_id is not None else None
+    if current is not None and ((code and current.code == code) or (not code and name and
+                                                                   current.name == name)):
+        return current
     if code:
         unit = db.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
         if unit is not None:

@@ -76,9 +76,9 @@ def login() -> Any:
                        reason="too long")
     address = request.remote_addr or ""
     throttle = login_throttle()
-    lockout = throttle.locked(username, address)
-    if lockout is not None:
-        return _locked(lockout, username, next_url, audit_action="login.locked")
+    attempt = throttle.check(username, address)
+    if attempt.lockout is not None:
+        return _locked(attempt.lockout, username, next_url, audit_action="login.locked")
 
     state = current_app.extensions["portal"]
     identity: Identity | None = None
@@ -112,7 +112,7 @@ def login() -> Any:
         verify_password(None, password)
         return _failed(s, throttle, username, address, next_url, "no such person")
 
-    throttle.succeeded(username, address)
+    throttle.succeeded(attempt)
     sign_in(s, person, identity)
     s.commit()
     return redirect(safe_next(next_url))

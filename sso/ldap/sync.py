@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from sso.ldap.models import DirectoryLink
 from sso.provisioning import ProvisioningError, ProvisioningRules, provision_with_outcome
 
 log = logging.getLogger(__name__)
+SEEN_RESOLUTION = timedelta(hours=1)
 UNIT_KINDS = ("city", "county", "marketing", "monopoly", "logistics", "department")
 
 
@@ -54,7 +55,9 @@ def link(db: Session, person: Person, dn: str, now: datetime) -> DirectoryLink:
     if row is None:
         row = DirectoryLink(person_id=person.id, dn=dn, seen_at=now, gone=False)
         db.add(row)
-    else:
+    elif row.dn != dn or now - row.seen_at > SEEN_RESOLUTION:
+        # Not written at every sign-in: the date only tells an administrator when the
+        # directory last vouched for the person, and a write per sign-in costs.
         row.dn, row.seen_at = dn, now
     return row
 
