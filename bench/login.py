@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import homepage as hp  # noqa: E402  (the sibling bench's server and database helpers)
+import homepage as hp
 
 ROOT = hp.ROOT
 HOST = hp.HOST
@@ -110,7 +110,7 @@ def _percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def sign_in_once(conn: http.client.HTTPConnection, username: str, password: str) -> float:

@@ -158,7 +158,8 @@ class LoginThrottle:
 
 
 def login_throttle() -> LoginThrottle:
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    throttle: LoginThrottle = current_app.extensions[EXTENSION]
+    return throttle
 
 
 def install(app: Flask, settings: dict[str, Any]) -> None:

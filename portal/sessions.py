@@ -154,7 +154,8 @@ class RedisSessionStore(SessionStore):
             self.redis.srem(self._index(person_id), sid)
 
     def sessions_of(self, person_id: int) -> list[StoredSession]:
-        sids = sorted(m.decode() for m in self.redis.smembers(self._index(person_id)))
+        sids = sorted(m.decode() if isinstance(m, bytes) else m
+                      for m in self.redis.smembers(self._index(person_id)))
         if not sids:
             return []
         docs = self.redis.mget(["portal:session:" + sid for sid in sids])

@@ -76,13 +76,13 @@ def export_ldif(db: Session, base_dn: str, password: str,
     hashed = ssha(password)
     for person in db.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.id)):
         dn = f"uid={ldif_escape_rdn(person.username)},ou=people,{base_dn}"
-        unit = by_id.get(person.org_unit_id or -1)
+        home = by_id.get(person.org_unit_id or -1)
         name = person.display_name or person.username
         add(dn, {
             "objectClass": ["inetOrgPerson"], "uid": [person.username], "cn": [name],
             "sn": [name[:1]], "displayName": [name], "mail": [person.email or ""],
-            "mobile": [person.mobile or ""], "departmentNumber": [unit.code if unit else ""],
-            "ou": [unit.name if unit else ""], "title": [p.name for p in held[person.id]],
+            "mobile": [person.mobile or ""], "departmentNumber": [home.code if home else ""],
+            "ou": [home.name if home else ""], "title": [p.name for p in held[person.id]],
             "userPassword": [hashed]})
         for post in held[person.id]:
             members[post.id].append(dn)

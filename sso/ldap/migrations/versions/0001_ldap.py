@@ -17,7 +17,10 @@ depends_on = "0001_core"
 def upgrade() -> None:
     op.create_table(
         "ldap_link",
-        sa.Column("person_id", sa.Integer(), sa.ForeignKey("person.id", ondelete="CASCADE", name="fk_ldap_link_person_id_person"), primary_key=True),
+        sa.Column("person_id", sa.Integer(),
+                  sa.ForeignKey("person.id", ondelete="CASCADE",
+                                name="fk_ldap_link_person_id_person"),
+                  primary_key=True),
         sa.Column("dn", sa.String(500), nullable=False),
         sa.Column("seen_at", sa.DateTime(), nullable=False),
         sa.Column("gone", sa.Boolean(), nullable=False, server_default=sa.false()),
