@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from flask import Flask, Request, Response, has_request_context, request
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
@@ -302,3 +302,10 @@ class ServerSessionInterface(SessionInterface):
             samesite=self.get_cookie_samesite(app) or "Lax", domain=domain, path=path,
         )
         response.vary.add("Cookie")
+
+
+def session_interface() -> ServerSessionInterface:
+    """The current app's session interface, for listing and ending a person's sessions."""
+    interface = current_app.session_interface
+    assert isinstance(interface, ServerSessionInterface)
+    return interface

@@ -18,6 +18,7 @@ from portal import audit
 from portal.auth import Identity, Principal
 from portal.models import Person
 from portal.people import principal_for
+from portal.sessions import handle_of, session_interface
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,11 @@ def end_sessions_of(person_id: int, keep: str | None = None) -> list[str]:
     Used by "sign out elsewhere" and when a person is deactivated (``portal ldap sync``).
     Returns the ended session ids. Works outside a request (needs an app context).
     """
-    interface = current_app.session_interface
     ended = []
-    for stored in interface.sessions_of(person_id):  # type: ignore[attr-defined]
+    for stored in session_interface().sessions_of(person_id):
         if stored.sid == keep:
             continue
-        interface.end(stored.sid)  # type: ignore[attr-defined]
+        session_interface().end(stored.sid)
         ended.append(stored.sid)
         data = stored.data.get("principal")
         if data:
@@ -97,19 +97,15 @@ def end_sessions_of(person_id: int, keep: str | None = None) -> list[str]:
 def sign_out_elsewhere(db: Session, principal: Principal, handle: str | None = None) -> int:
     """End the signed-in person's other sessions (all of them, or the one *handle* names);
     audited. Returns how many ended. The caller commits *db*."""
-    from portal.sessions import handle_of
-
     current = session.sid  # type: ignore[attr-defined]
     if handle is None:
         ended = end_sessions_of(principal.person_id, keep=current)
     else:
-        targets = [s.sid for s in current_app.session_interface.sessions_of(  # type: ignore[attr-defined]
-            principal.person_id) if handle_of(s.sid) == handle and s.sid != current]
-        ended = []
-        for sid in targets:
-            current_app.session_interface.end(sid)  # type: ignore[attr-defined]
+        ended = [s.sid for s in session_interface().sessions_of(principal.person_id)
+                 if handle_of(s.sid) == handle and s.sid != current]
+        for sid in ended:
+            session_interface().end(sid)
             _call("portal_signed_out", principal=principal, session_id=sid)
-            ended.append(sid)
     if ended:
         audit.record(db, "logout.elsewhere", principal.username, actor_id=principal.person_id,
                      actor=principal.username, sessions=len(ended))

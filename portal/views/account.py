@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -21,6 +20,7 @@ from flask_babel import ngettext
 
 from portal.access import login_required
 from portal.db import db_session
+from portal.sessions import session_interface
 from portal.signin import sign_out_elsewhere
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -30,8 +30,8 @@ HANDLE_LENGTH = 24
 @bp.get("/sessions")
 @login_required
 def sessions() -> Any:
-    interface = current_app.session_interface
-    rows = interface.describe(g.principal.person_id, session.sid)  # type: ignore[attr-defined]
+    rows = session_interface().describe(g.principal.person_id,
+                                        session.sid)  # type: ignore[attr-defined]
     return render_template("account/sessions.html", sessions=rows,
                            when=lambda ts: datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M"))
 

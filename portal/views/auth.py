@@ -18,13 +18,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.auth import DirectoryUnavailable, Identity
 from portal.db import db_session
 from portal.models import Person
 from portal.passwords import verify_password
-from portal.security import Lockout, login_throttle
+from portal.security import Lockout, LoginThrottle, login_throttle
 from portal.signin import person_for, sign_in, sign_out
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,9 @@ def login() -> Any:
     return redirect(safe_next(next_url))
 
 
-def _failed(s: Any, throttle: Any, username: str, address: str, next_url: str,
+def _failed(s: Session, throttle: LoginThrottle, username: str, address: str, next_url: str,
             reason: str) -> Any:
+    """Wrong credentials: audited, counted, and a lockout when this failure reaches a limit."""
     s.rollback()
     audit.record(s, "login.failed", username[:128], actor=username[:64], reason=reason)
     started = throttle.failed(username, address)
@@ -129,7 +131,7 @@ def _failed(s: Any, throttle: Any, username: str, address: str, next_url: str,
     s.commit()
     if started is not None:
         return _locked(started, username, next_url, audit_action=None)
-    return _refuse(_("Wrong user name or password."), username, next_url, 401, audit_it=False)
+    return _refuse(_("Wrong user name or password."), username, next_url, 401)
 
 
 def _locked(lockout: Lockout, username: str, next_url: str, audit_action: str | None) -> Any:
@@ -139,13 +141,14 @@ def _locked(lockout: Lockout, username: str, next_url: str, audit_action: str | 
         s.commit()
     message = _("Too many sign-in attempts. Please try again in %(minutes)s minutes.",
                 minutes=lockout.minutes)
-    response = _refuse(message, username, next_url, 429, audit_it=False)
-    return response[0], 429, {"Retry-After": str(max(lockout.seconds, 1))}
+    page, status = _refuse(message, username, next_url, 429)
+    return page, status, {"Retry-After": str(max(lockout.seconds, 1))}
 
 
 def _refuse(message: str, username: str, next_url: str, status: int, *,
-            reason: str | None = None, audit_it: bool = True) -> Any:
-    if audit_it and reason is not None:
+            reason: str | None = None) -> tuple[str, int]:
+    """The form again with *message*; audited as ``login.refused`` when *reason* is given."""
+    if reason is not None:
         s = db_session()
         audit.record(s, "login.refused", username[:128], actor=username[:64], reason=reason)
         s.commit()

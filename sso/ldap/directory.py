@@ -85,9 +85,15 @@ class Entry:
         return None
 
 
+#: Never kept, even where the service account may read them.
+SECRET_ATTRIBUTES = frozenset({"userpassword", "unicodepwd", "sambantpassword"})
+
+
 def _entry(dn: str, raw: Mapping[str, list[bytes]]) -> Entry:
     attrs: dict[str, list[str]] = {}
     for name, values in raw.items():
+        if name.lower() in SECRET_ATTRIBUTES:
+            continue
         try:
             attrs[name] = [v.decode("utf-8") for v in values]
         except UnicodeDecodeError:

@@ -367,6 +367,32 @@ def test_sync_deactivates_people_gone_from_the_directory(app: Flask) -> None:
     assert any(a == "ldap.sync" for a, _t, _d in audit_actions(app))
 
 
+def test_sync_ends_the_sessions_of_people_it_deactivates(tmp_path: Path,
+                                                         directory: DemoDirectory) -> None:
+    from datetime import datetime
+
+    from portal.passwords import hash_password
+
+    app = ldap_app(tmp_path, directory, AUTH_BACKENDS=["ldap", "local"])
+    with app.app_context():
+        s = app.extensions["portal"].db.session()
+        gone = Person(username="left02", display_name="已离职",
+                      password_hash=hash_password("Left@2026"))
+        s.add(gone)
+        s.flush()
+        s.add(DirectoryLink(person_id=gone.id, dn="uid=left02,ou=people,dc=jxyc,dc=example",
+                            seen_at=datetime.now()))
+        s.commit()
+    client = app.test_client()
+    assert client.post("/login", data={"username": "left02", "password": "Left@2026"}
+                       ).status_code == 302
+    assert client.get("/account/sessions").status_code == 200
+    result = Runner(app).invoke(["ldap", "sync"])
+    assert "deactivated: left02" in result.output
+    assert client.get("/account/sessions").status_code == 302  # signed out by the sync
+    assert login(app, "left02", "Left@2026").status_code == 401  # and cannot come back
+
+
 def test_sync_creates_missing_units_from_the_tree(tmp_path: Path, directory: DemoDirectory) -> None:
     app = make_app(f"sqlite:///{tmp_path}/empty.db", **directory.settings())
     with app.app_context():  # posts only: every unit comes from the directory
