@@ -265,6 +265,11 @@ def _set_posts(db: Session, person: Person, wanted: dict[str, bool],
     managed = rules.managed_posts
     if not managed:
         return False
+    mine = [a for a in person.assignments if a.post is not None and a.post.code in managed]
+    if sorted(a.post.code for a in mine) == sorted(wanted) and all(
+            a.manages == wanted[a.post.code] and a.org_unit_id == person.org_unit_id
+            for a in mine):
+        return False  # the usual sign-in: nothing to change, no query
     posts = {p.code: p for p in db.scalars(select(Post).where(Post.code.in_(managed)))}
     for code in set(wanted) - set(posts):
         log.warning("rules give post %r, which the portal does not have; ignored", code)
