@@ -444,3 +444,11 @@ def test_export_ldif_writes_the_organisation(app: Flask, directory: DemoDirector
     assert "objectClass: groupOfNames" in result.output and "{SSHA}" in result.output
     empty = Runner(make_app(f"sqlite:///{Path(directory.server.folder)}/none.db"))
     assert empty.invoke(["ldap", "export-ldif"]).exit_code == 1
+
+
+def test_portal_config_masks_the_service_password(app: Flask, directory: DemoDirectory) -> None:
+    from tests.conftest import Runner as CoreRunner
+
+    result = CoreRunner(app).invoke(["config"])
+    assert "PORTAL_LDAP_BIND_PASSWORD = '********'" in result.output
+    assert directory.reader_password not in result.output
