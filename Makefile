@@ -13,6 +13,7 @@ STAMP := $(VENV)/.installed
 .NOTPARALLEL:
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
         demo bench clean
+.PHONY: demo-ldap bench-login
 
 ## Installation ---------------------------------------------------------------------------
 
@@ -69,9 +70,19 @@ demo: install
 	$(BIN)/portal demo-data --if-empty
 	$(BIN)/portal serve --port $${PORT:-5000}
 
+# The demo signing in against a private slapd loaded with the demo organisation.
+demo-ldap: install
+	$(BIN)/portal db upgrade
+	$(BIN)/portal demo-data --if-empty
+	$(BIN)/python scripts/demo_ldap.py --port $${PORT:-5000}
+
 # Prints figures (requests/s, latency, worker memory); never fails on a timing.
 bench: install services
 	$(BIN)/python bench/homepage.py
+
+# LDAP sign-ins/s and p95 against a bare Flask floor (same run); never fails on a timing.
+bench-login: install services
+	$(BIN)/python bench/login.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \

@@ -213,6 +213,9 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
 
     i18n.install(app)
     CSRFProtect(app)
+    from portal import security
+
+    security.install(app, state.settings)
     if state.settings["REDIS_URL"]:
         store: Any = RedisSessionStore(state.settings["REDIS_URL"])
         if state.cache.shared and cache_config(state.settings).get("CACHE_REDIS_URL") == \

@@ -65,6 +65,40 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("SESSION_COOKIE_SECURE", bool, False, "Send the session cookie over HTTPS only."),
     _setting("METRICS_ENABLED", bool, True, "Serve /metrics in Prometheus format."),
     _setting("DEMO_PASSWORD", str, "Portal@2026", "Password of every demo account.", secret=True),
+    # Sign-in protection (portal.security).
+    _setting("LOGIN_MAX_FAILURES_PER_ACCOUNT", int, 5,
+             "Failed sign-ins of one account within LOGIN_LOCKOUT_SECONDS before it is locked."),
+    _setting("LOGIN_MAX_FAILURES_PER_ADDRESS", int, 30,
+             "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is locked."),
+    _setting("LOGIN_LOCKOUT_SECONDS", int, 900,
+             "Window of the failure counters, and how long a lockout lasts at most."),
+    _setting("CONTENT_SECURITY_POLICY", str,
+             "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+             "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+             "Content-Security-Policy header of every response; empty: none. Inline scripts "
+             "are allowed because portlet fragments carry their own."),
+    # LDAP directory (sso/ldap): used when "ldap" is in AUTH_BACKENDS.
+    _setting("LDAP_URL", str, "",
+             "ldap://host:389 or ldaps://host:636; several separated by spaces (tried in turn)."),
+    _setting("LDAP_STARTTLS", bool, False, "Upgrade ldap:// connections with StartTLS."),
+    _setting("LDAP_CA_FILE", str, "",
+             "PEM file of the CA that signed the directory's certificate (LDAPS/StartTLS)."),
+    _setting("LDAP_BIND_DN", str, "", "Service account that searches for people."),
+    _setting("LDAP_BIND_PASSWORD", str, "", "Password of LDAP_BIND_DN.", secret=True),
+    _setting("LDAP_BASE_DN", str, "", "Where people are searched (subtree)."),
+    _setting("LDAP_USER_FILTER", str, "(objectClass=inetOrgPerson)",
+             "Filter every person entry matches; the user name test is added to it."),
+    _setting("LDAP_USERNAME_ATTRIBUTE", str, "uid", "Attribute holding the user name."),
+    _setting("LDAP_UNITS_DN", str, "",
+             "Subtree of organizational units mirroring the org tree, read by `portal ldap "
+             "sync`; empty: units are only matched by code, never created."),
+    _setting("LDAP_RULES_FILE", str, "",
+             "YAML file of attribute names and group/attribute -> post rules; empty: the "
+             "built-in sso/ldap/rules.yaml (the demo directory's groups)."),
+    _setting("LDAP_TIMEOUT", float, 5.0, "Seconds an LDAP operation may take."),
+    _setting("LDAP_CONNECT_TIMEOUT", float, 3.0, "Seconds to open a connection to the directory."),
+    _setting("LDAP_POOL_SIZE", int, 8, "Idle connections kept per worker process and purpose."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -30,6 +30,9 @@ LABELS = {
     "tools": _l("Tools"),
     "information": _l("Information"),
     "general": _l("General"),
+    # sign-in backends (a session's auth_method)
+    "local": _l("Portal password"),
+    "ldap": _l("Directory password"),
 }
 
 

@@ -6,12 +6,14 @@ Server-side storage is what makes "rotate the id at sign-in", idle and absolute 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
@@ -55,7 +57,41 @@ class SessionCompanion(Protocol):
     def receive(self, keys: list[str], values: list[bytes | None]) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredSession:
+    sid: str
+    data: dict[str, Any]
+    created: float
+    last_seen: float
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One of a person's sessions as the "my sessions" page shows it. ``handle`` names it in
+    forms: a hash of the id, since the id itself is a bearer credential."""
+
+    handle: str
+    user_agent: str
+    address: str
+    auth_method: str
+    created: float
+    last_seen: float
+    current: bool
+
+
+def handle_of(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()[:24]
+
+
+def _person_of(data: dict[str, Any]) -> int | None:
+    principal = data.get("principal")
+    return principal.get("person_id") if isinstance(principal, dict) else None
+
+
 class SessionStore:
+    """Where sessions live, with an index of each person's sessions (for "sign out
+    elsewhere" and for ending a deactivated person's sessions)."""
+
     #: Set when the store can read a companion's keys in the same round trip.
     companion: SessionCompanion | None = None
 
@@ -67,6 +103,9 @@ class SessionStore:
         raise NotImplementedError
 
     def delete(self, sid: str) -> None:
+        raise NotImplementedError
+
+    def sessions_of(self, person_id: int) -> list[StoredSession]:
         raise NotImplementedError
 
 
@@ -96,10 +135,44 @@ class RedisSessionStore(SessionStore):
     def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
              ttl: int) -> None:
         doc = json.dumps({"d": data, "c": created, "s": last_seen}, separators=(",", ":"))
-        self.redis.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+        person_id = _person_of(data)
+        if person_id is None:
+            self.redis.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+        pipe.sadd(self._index(person_id), sid)
+        # The index outlives its members by at most the idle timeout; sessions_of() drops the
+        # ids whose session expired in between.
+        pipe.expire(self._index(person_id), max(ttl, 1))
+        pipe.execute()
 
     def delete(self, sid: str) -> None:
-        self.redis.delete("portal:session:" + sid)
+        raw = self.redis.getdel("portal:session:" + sid)
+        person_id = _person_of(json.loads(raw)["d"]) if raw else None
+        if person_id is not None:
+            self.redis.srem(self._index(person_id), sid)
+
+    def sessions_of(self, person_id: int) -> list[StoredSession]:
+        sids = sorted(m.decode() if isinstance(m, bytes) else m
+                      for m in self.redis.smembers(self._index(person_id)))
+        if not sids:
+            return []
+        docs = self.redis.mget(["portal:session:" + sid for sid in sids])
+        found, gone = [], []
+        for sid, raw in zip(sids, docs, strict=True):
+            if raw is None:
+                gone.append(sid)
+                continue
+            doc = json.loads(raw)
+            found.append(StoredSession(sid, doc["d"], doc["c"], doc["s"]))
+        if gone:
+            self.redis.srem(self._index(person_id), *gone)
+        return found
+
+    @staticmethod
+    def _index(person_id: int) -> str:
+        return f"portal:person-sessions:{person_id}"
 
 
 class SqlSessionStore(SessionStore):
@@ -134,6 +207,16 @@ class SqlSessionStore(SessionStore):
         with self.db.engine.begin() as conn:
             conn.execute(delete(WebSession).where(WebSession.id == sid))
 
+    def sessions_of(self, person_id: int) -> list[StoredSession]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(WebSession.id, WebSession.data, WebSession.created_at,
+                       WebSession.last_seen).where(WebSession.person_id == person_id)
+                .order_by(WebSession.id)
+            ).all()
+        return [StoredSession(sid, json.loads(data), created, seen)
+                for sid, data, created, seen in rows]
+
 
 class ServerSessionInterface(SessionInterface):
     #: Writing last_seen on every request would turn every page view into a write; a minute of
@@ -144,6 +227,36 @@ class ServerSessionInterface(SessionInterface):
         self.store = store
         self.idle = idle
         self.absolute = absolute
+
+    def alive(self, stored: StoredSession, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return now - stored.last_seen <= self.idle and now - stored.created <= self.absolute
+
+    def sessions_of(self, person_id: int) -> list[StoredSession]:
+        """The person's live sessions, oldest first; expired ones found on the way are
+        deleted."""
+        live = []
+        for stored in self.store.sessions_of(person_id):
+            if self.alive(stored):
+                live.append(stored)
+            else:
+                self.store.delete(stored.sid)
+        return sorted(live, key=lambda s: (s.created, s.sid))
+
+    def describe(self, person_id: int, current_sid: str | None) -> list[SessionInfo]:
+        out = []
+        for stored in self.sessions_of(person_id):
+            client = stored.data.get("_client") or {}
+            principal = stored.data.get("principal") or {}
+            out.append(SessionInfo(
+                handle=handle_of(stored.sid), user_agent=str(client.get("ua") or ""),
+                address=str(client.get("ip") or ""),
+                auth_method=str(principal.get("auth_method") or ""), created=stored.created,
+                last_seen=stored.last_seen, current=stored.sid == current_sid))
+        return out
+
+    def end(self, sid: str) -> None:
+        self.store.delete(sid)
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         sid = request.cookies.get(self.get_cookie_name(app))
@@ -176,10 +289,23 @@ class ServerSessionInterface(SessionInterface):
         touch = now - session.last_seen > self.TOUCH_EVERY
         if not (session.modified or session.new or touch):
             return
+        if "principal" in session and "_client" not in session and has_request_context():
+            # Shown on the "my sessions" page, so people recognise their own devices.
+            session["_client"] = {"ua": request.user_agent.string[:200],
+                                  "ip": (request.remote_addr or "")[:64]}
         session.last_seen = now
         self.store.save(session.sid, dict(session), session.created, now, self.idle)
+        # Secure when configured, and always when the request itself came over TLS.
+        secure = self.get_cookie_secure(app) or (has_request_context() and request.is_secure)
         response.set_cookie(
-            name, session.sid, httponly=True, secure=self.get_cookie_secure(app),
+            name, session.sid, httponly=True, secure=secure,
             samesite=self.get_cookie_samesite(app) or "Lax", domain=domain, path=path,
         )
         response.vary.add("Cookie")
+
+
+def session_interface() -> ServerSessionInterface:
+    """The current app's session interface, for listing and ending a person's sessions."""
+    interface = current_app.session_interface
+    assert isinstance(interface, ServerSessionInterface)
+    return interface

@@ -18,6 +18,7 @@ from portal import audit
 from portal.auth import Identity, Principal
 from portal.models import Person
 from portal.people import principal_for
+from portal.sessions import handle_of, session_interface
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +74,39 @@ def _call(hook: str, **kwargs: object) -> None:
         log.error("plugin %s failed in %s: %s", plugin, hook, exc, exc_info=exc)
 
     current_app.extensions["portal"].plugins.call_safely(hook, log_error, **kwargs)
+
+
+def end_sessions_of(person_id: int, keep: str | None = None) -> list[str]:
+    """End every session of the person but *keep*; ``portal_signed_out`` for each.
+
+    Used by "sign out elsewhere" and when a person is deactivated (``portal ldap sync``).
+    Returns the ended session ids. Works outside a request (needs an app context).
+    """
+    ended = []
+    for stored in session_interface().sessions_of(person_id):
+        if stored.sid == keep:
+            continue
+        session_interface().end(stored.sid)
+        ended.append(stored.sid)
+        data = stored.data.get("principal")
+        if data:
+            _call("portal_signed_out", principal=Principal.from_dict(data), session_id=stored.sid)
+    return ended
+
+
+def sign_out_elsewhere(db: Session, principal: Principal, handle: str | None = None) -> int:
+    """End the signed-in person's other sessions (all of them, or the one *handle* names);
+    audited. Returns how many ended. The caller commits *db*."""
+    current = session.sid  # type: ignore[attr-defined]
+    if handle is None:
+        ended = end_sessions_of(principal.person_id, keep=current)
+    else:
+        ended = [s.sid for s in session_interface().sessions_of(principal.person_id)
+                 if handle_of(s.sid) == handle and s.sid != current]
+        for sid in ended:
+            session_interface().end(sid)
+            _call("portal_signed_out", principal=principal, session_id=sid)
+    if ended:
+        audit.record(db, "logout.elsewhere", principal.username, actor_id=principal.person_id,
+                     actor=principal.username, sessions=len(ended))
+    return len(ended)

@@ -1,0 +1,1 @@
+"""LDAP directory sign-in: search with a service account, bind as the person, provision them."""
