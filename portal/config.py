@@ -65,6 +65,20 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("SESSION_COOKIE_SECURE", bool, False, "Send the session cookie over HTTPS only."),
     _setting("METRICS_ENABLED", bool, True, "Serve /metrics in Prometheus format."),
     _setting("DEMO_PASSWORD", str, "Portal@2026", "Password of every demo account.", secret=True),
+    _setting("CA_KEY_PASSWORD", str, "",
+             "Encrypts the company CA's private key and the keys it issued, at rest. Empty: "
+             "SECRET_KEY is used; set it in production and keep it when SECRET_KEY rotates.",
+             secret=True),
+    _setting("CA_CERT_DAYS", int, 365, "Days a certificate issued by the company CA is valid."),
+    _setting("CERT_TRUSTED_PROXIES", list, [],
+             "Addresses or networks (127.0.0.1, 10.0.0.0/24) of the TLS proxies whose client "
+             "certificate headers are believed. From any other address they are ignored and "
+             "audit-logged as forged."),
+    _setting("CERT_USER_LOOKUP", str, "issued",
+             "How a client certificate finds its person: issued (the subject recorded when the "
+             "company CA issued it) or directory (its UID is looked up as a user name)."),
+    _setting("ADMIN_ASSURANCE", str, "password",
+             "Sign-in level the admin pages need: password, or certificate in production."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -194,6 +194,9 @@ class Portlet:
     blueprint: Blueprint | None = None
     help: str = ""
     icon: str = "▦"
+    #: Sign-in level needed to see the window (``portal.assurance``): sessions below it get a
+    #: "certificate sign-in needed" box with a step-up link instead of the portlet.
+    assurance: str = "password"
 
     def __post_init__(self) -> None:
         if not PORTLET_ID.match(self.id):
@@ -204,6 +207,8 @@ class Portlet:
             self.min_size.h <= self.default_size.h <= self.max_size.h
         ):
             raise ValueError(f"portlet {self.id}: default size outside min/max size")
+        if self.assurance not in ("password", "certificate"):
+            raise ValueError(f"portlet {self.id}: unknown assurance level {self.assurance!r}")
 
     def allowed_for(self, principal: Principal) -> bool:
         """May *principal* add this portlet? Admins may add everything."""

@@ -1,4 +1,7 @@
-"""Administration: plugins and their state, portlet health, the three-staff report."""
+"""Administration: plugins and their state, portlet health, the three-staff report.
+
+Every page needs the admin role and the sign-in level of the ``ADMIN_ASSURANCE`` setting.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-from portal.access import role_required
+from portal.assurance import admin_required
 from portal.db import db_session
 from portal.staff import three_staff_report
 
@@ -14,14 +17,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/")
-@role_required("admin")
+@admin_required
 def index() -> Any:
     problems = current_app.extensions["portal"].layout_problems
     return render_template("admin/index.html", layout_problems=problems)
 
 
 @bp.route("/plugins")
-@role_required("admin")
+@admin_required
 def plugins() -> Any:
     state = current_app.extensions["portal"]
     return render_template("admin/plugins.html", plugins=state.plugins.listing(),
@@ -29,14 +32,14 @@ def plugins() -> Any:
 
 
 @bp.route("/health")
-@role_required("admin")
+@admin_required
 def health() -> Any:
     state = current_app.extensions["portal"]
     return render_template("admin/health.html", rows=state.aggregator.health())
 
 
 @bp.route("/staff")
-@role_required("admin")
+@admin_required
 def staff() -> Any:
     return render_template("admin/staff.html", problems=three_staff_report(db_session(),
                                                                            limit=500))
