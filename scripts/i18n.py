@@ -23,10 +23,16 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 def packages() -> list[tuple[list[Path], Path]]:
     """(source folders, translations folder) for the core and every built-in portlet."""
-    found = [([ROOT / "portal", ROOT / "sso"], ROOT / "portal" / "translations")]
+    # Sign-in plugins that ship a catalogue of their own (sso/ca, sso/cert) keep their
+    # messages there; the others' messages are in the core's.
+    own = [pkg for pkg in sorted((ROOT / "sso").iterdir()) if (pkg / "translations").is_dir()]
+    core_sources = [ROOT / "portal", *(pkg for pkg in sorted((ROOT / "sso").iterdir())
+                                       if pkg.is_dir() and pkg not in own)]
+    found = [(core_sources, ROOT / "portal" / "translations")]
     for pkg in sorted((ROOT / "portlets").iterdir()):
         if (pkg / "plugin.py").exists():
             found.append(([pkg], pkg / "translations"))
+    found += [([pkg], pkg / "translations") for pkg in own]
     return found
 
 

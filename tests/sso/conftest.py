@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -41,3 +44,47 @@ def ca_org(ca_app: Flask) -> Org:
         people = {p.username: p.id for p in s.scalars(select(Person))}
         units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
         return Org(units["JX"], units["HN"], units["TX"], people, [])
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate as a test holds it: its record's id and serial, PEM cert and plain key."""
+
+    id: int
+    serial: str
+    cert_pem: str
+    key_pem: str
+
+
+def issue_cert(app: Flask, *, person: str | None = None, department: str | None = None,
+               days: int | None = None, now: datetime | None = None) -> Issued:
+    """Issue through the CA service (``now`` in the past makes an expired certificate)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from sso.ca import authority as ca
+    from sso.ca import service
+
+    with app.test_request_context():
+        s = app.extensions["portal"].db.session()
+        if person:
+            record = service.issue_for_person(s, person, days=days, now=now)
+        else:
+            record = service.issue_for_department(s, str(department), days=days, now=now)
+        s.commit()
+        key = ca.key_from_pem(record.key_pem or "", service.passphrase())
+        plain = key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()).decode()
+        return Issued(record.id, record.serial, record.cert_pem, plain)
+
+
+def proxy_headers(cert_pem: str, *, verify: str = "SUCCESS",
+                  serial: str | None = None) -> dict[str, str]:
+    """The headers nginx sets for a client certificate (as ``$ssl_client_*`` gives them)."""
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    return {"X-SSL-Client-Verify": verify,
+            "X-SSL-Client-S-DN": cert.subject.rfc4514_string(),
+            "X-SSL-Client-Serial": serial or f"{cert.serial_number:X}",
+            "X-SSL-Client-Cert": quote(cert_pem, safe="")}
