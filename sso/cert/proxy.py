@@ -88,6 +88,8 @@ def read(request: Request) -> Presented | None:
             raise Refused("expired", 403, verify)
         if "revoked" in text:
             raise Refused("revoked", 403, verify)
+        if "purpose" in text:  # no clientAuth usage: a department's document-signing key
+            raise Refused("purpose", 403, verify)
         raise Refused("failed", 403, verify)
     if verify != "SUCCESS":
         raise Refused("malformed", 400, f"{VERIFY}: {verify[:60]}")

@@ -39,6 +39,8 @@ MESSAGES = {
     "unknown": lazy_gettext("This certificate was not issued to a person by the company CA."),
     "department": lazy_gettext("A department certificate signs documents; it cannot be used "
                                "to sign in."),
+    "purpose": lazy_gettext("This certificate is not for signing in (a department certificate "
+                            "only signs documents)."),
     "no_person": lazy_gettext("The person of this certificate has no active account."),
     "other_person": lazy_gettext("This certificate belongs to someone else than the person "
                                  "signed in."),

@@ -84,7 +84,10 @@ def proxy_headers(cert_pem: str, *, verify: str = "SUCCESS",
     from cryptography import x509
 
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    # nginx escapes every byte of non-ASCII UTF-8 (RFC 2253 with ESC_MSB): 张 → \E5\BC\A0
+    dn = "".join(c if ord(c) < 128 else "".join(f"\\{b:02X}" for b in c.encode())
+                 for c in cert.subject.rfc4514_string())
     return {"X-SSL-Client-Verify": verify,
-            "X-SSL-Client-S-DN": cert.subject.rfc4514_string(),
+            "X-SSL-Client-S-DN": dn,
             "X-SSL-Client-Serial": serial or f"{cert.serial_number:X}",
             "X-SSL-Client-Cert": quote(cert_pem, safe="")}

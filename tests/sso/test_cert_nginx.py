@@ -1,0 +1,215 @@
+"""Certificate sign-in end to end: real nginx (TLS, client certificates, the CRL) in front of
+a real gunicorn running the portal, with real client certificates from the company CA."""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from portal.models import AuditEntry
+from tests.conftest import PASSWORD, ROOT, Runner, make_app, seed_org
+from tests.sso import nginx
+from tests.sso.conftest import Issued, issue_cert, proxy_headers
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Stack:
+    app: Flask  # the same database as gunicorn's, for issuing and reading the audit log
+    folder: Path
+    https: str
+    upstream: str
+    certs: dict[str, Issued]
+
+    def client(self, who: str | None = None, **kwargs: object) -> httpx.Client:
+        """A browser-like client of nginx, presenting *who*'s certificate (or none)."""
+        context = ssl.create_default_context(cafile=str(self.folder / "ca.pem"))
+        if who is not None:
+            issued = self.certs[who]
+            cert, key = self.folder / f"{who}.pem", self.folder / f"{who}.key"
+            cert.write_text(issued.cert_pem)
+            key.write_text(issued.key_pem)
+            context.load_cert_chain(str(cert), str(key))
+        return httpx.Client(base_url=self.https, verify=context, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def audits(self, action: str) -> list[AuditEntry]:
+        with self.app.app_context():
+            s = self.app.extensions["portal"].db.session()
+            return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with pytest.MonkeyPatch.context() as mp:  # module scope: before the autouse cleaner
+        for key in [k for k in os.environ if k.startswith("PORTAL_")]:
+            mp.delenv(key)
+        yield from _stack(tmp_path_factory.mktemp("cert-nginx"))
+
+
+def _stack(folder: Path) -> Iterator[Stack]:
+    db_url = f"sqlite:///{folder}/portal.db"
+    settings = {"DATABASE_URL": db_url, "SECRET_KEY": "nginx-test-secret",
+                "CERT_TRUSTED_PROXIES": "127.0.0.1", "ADMIN_ASSURANCE": "certificate",
+                "LAYOUTS_DIR": str(ROOT / "layouts")}
+    app = make_app(db_url, **{**settings, "CERT_TRUSTED_PROXIES": ["127.0.0.1"]})
+    seed_org(app)
+    runner = Runner(app)
+    assert runner.invoke(["ca", "init", "--out", str(folder / "ca.pem")]).exit_code == 0
+    assert runner.invoke(["ca", "server-cert", "127.0.0.1", "localhost",
+                          "--out-dir", str(folder)]).exit_code == 0
+    past = datetime.now(UTC) - timedelta(days=40)
+    certs = {
+        "zg": issue_cert(app, person="zg"),
+        "admin": issue_cert(app, person="admin"),
+        "revoked_in_crl": issue_cert(app, person="km"),
+        "revoked_later": issue_cert(app, person="sh"),
+        "expired": issue_cert(app, person="bm", days=30, now=past),
+        "department": issue_cert(app, department="HN"),
+    }
+    assert runner.invoke(["ca", "revoke", certs["revoked_in_crl"].serial, "--reason",
+                          "keyCompromise", "--crl-out", str(folder / "crl.pem")]).exit_code == 0
+    with nginx.gunicorn(settings, folder) as upstream, \
+            nginx.nginx(folder, upstream.port) as proxy:
+        https = f"https://127.0.0.1:{proxy.port}"
+        nginx.wait_until_up(upstream.url + "/login")
+        # Revoked after nginx loaded its CRL: only the portal's own records know.
+        assert runner.invoke(["ca", "revoke", certs["revoked_later"].serial]).exit_code == 0
+        yield Stack(app, folder, https, upstream.url, certs)
+    app.extensions["portal"].db.engine.dispose()
+
+
+def test_a_valid_certificate_signs_in_at_certificate_level(stack: Stack) -> None:
+    with stack.client("admin") as client:
+        response = client.get("/login/certificate", params={"next": "/admin/"})
+        assert response.status_code == 302, response.text
+        assert response.headers["location"] == "/admin/"
+        admin = client.get("/admin/")  # ADMIN_ASSURANCE is "certificate" on this portal
+        assert admin.status_code == 200
+        assert "需要证书登录" not in admin.text
+    [used] = [a for a in stack.audits("certificate.login") if a.actor == "admin"]
+    assert used.target == stack.certs["admin"].serial
+    assert used.address == "127.0.0.1"  # nginx, the trusted proxy
+
+
+def test_the_homepage_after_certificate_sign_in(stack: Stack) -> None:
+    with stack.client("zg") as client:
+        assert client.get("/login/certificate").headers["location"] == "/"
+        home = client.get("/", follow_redirects=True)
+        assert home.status_code == 200
+        assert "张专管" in home.text
+
+
+@pytest.mark.parametrize("who, text", [
+    ("revoked_in_crl", "证书已被吊销"),  # refused by nginx (CRL), page by the portal
+    ("revoked_later", "证书已被吊销"),  # passed by nginx, refused by the portal's records
+    ("expired", "证书已过期"),
+    ("department", "部门证书只用于公文签章"),
+])
+def test_refused_certificates_get_a_clear_page(stack: Stack, who: str, text: str) -> None:
+    with stack.client(who) as client:
+        response = client.get("/login/certificate", params={"next": "/admin/"})
+        assert response.status_code == 403
+        assert text in response.text
+        assert "证书登录被拒绝" in response.text
+        # Not signed in: nginx refuses every request of a failing certificate (the same page),
+        # the others go to the sign-in page.
+        after = client.get("/admin/")
+        assert after.status_code == 403 or after.headers["location"].startswith("/login")
+    serial = stack.certs[who].serial
+    assert any(a.detail.get("reason") in ("revoked", "expired", "purpose", "department")
+               for a in stack.audits("certificate.refused")
+               if a.target in (serial, ""))
+
+
+def test_no_certificate_leads_to_the_password_page(stack: Stack) -> None:
+    with stack.client(None) as client:
+        response = client.get("/login/certificate", params={"next": "/admin/"})
+        assert response.status_code == 302
+        assert response.headers["location"].startswith("/login?next=/admin/")
+        page = client.get(response.headers["location"])
+        assert page.status_code == 200
+        assert "未检测到证书" in page.text
+        assert 'name="password"' in page.text
+
+
+def test_headers_sent_through_nginx_are_replaced(stack: Stack) -> None:
+    """A client without a certificate cannot smuggle the headers past nginx."""
+    with stack.client(None) as client:
+        response = client.get("/login/certificate",
+                              headers=proxy_headers(stack.certs["admin"].cert_pem))
+        assert response.status_code == 302
+        assert response.headers["location"].startswith("/login")
+        assert client.get("/admin/").headers["location"].startswith("/login")
+
+
+def test_forged_headers_straight_to_gunicorn(stack: Stack) -> None:
+    """From an address that is not the proxy the headers are ignored and audited; the same
+    headers from the proxy's address would sign in (so it is the address that decides)."""
+    forged = proxy_headers(stack.certs["zg"].cert_pem)
+    elsewhere = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=stack.upstream, transport=elsewhere) as attacker:
+        response = attacker.get("/login/certificate", headers=forged)
+        assert response.status_code == 302
+        assert response.headers["location"].startswith("/login")
+        assert attacker.get("/").headers["location"].startswith("/login")
+    assert any(a.address == "127.0.0.2" for a in stack.audits("certificate.forged"))
+    with httpx.Client(base_url=stack.upstream) as from_proxy_address:
+        assert from_proxy_address.get("/login/certificate", headers=forged).headers[
+            "location"] == "/"
+
+
+def test_oversized_and_malformed_headers_straight_to_gunicorn(stack: Stack) -> None:
+    headers = proxy_headers(stack.certs["zg"].cert_pem)
+    with httpx.Client(base_url=stack.upstream) as client:
+        big = client.get("/login/certificate",
+                         headers={**headers, "X-SSL-Client-S-DN": "CN=" + "x" * 4000})
+        assert big.status_code == 400 and "证书信息过长" in big.text
+        bad = client.get("/login/certificate",
+                         headers={**headers, "X-SSL-Client-Cert": quote("-----BEGIN x")})
+        assert bad.status_code == 400 and "格式错误" in bad.text
+
+
+def _password_login(client: httpx.Client, username: str) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": token.group(1)})
+    assert response.status_code == 302, response.text
+
+
+def test_step_up_from_a_password_session_returns_to_the_page(stack: Stack) -> None:
+    with stack.client("admin") as client:
+        _password_login(client, "admin")
+        asked = client.get("/admin/plugins")
+        assert asked.status_code == 403
+        assert "需要证书登录" in asked.text
+        link = re.search(r'href="(/login/certificate\?next=[^"]+)"', asked.text)
+        assert link, asked.text
+        back = client.get(link.group(1).replace("&amp;", "&"))
+        assert back.status_code == 302
+        assert back.headers["location"] == "/admin/plugins"
+        assert client.get("/admin/plugins").status_code == 200
+    assert any(a.actor == "admin" for a in stack.audits("certificate.step_up"))
+
+
+def test_step_up_with_another_persons_certificate_is_refused(stack: Stack) -> None:
+    with stack.client("zg") as client:
+        _password_login(client, "admin")
+        response = client.get("/login/certificate", params={"next": "/admin/"})
+        assert response.status_code == 403
+        assert "不属于当前登录用户" in response.text
+        still = client.get("/admin/")
+        assert still.status_code == 403 and "需要证书登录" in still.text  # still admin, password
