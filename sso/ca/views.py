@@ -28,6 +28,7 @@ from portal.toolkit import (
     current_principal,
     db_session,
     gettext,
+    lazy_gettext,
     login_required,
 )
 from sso.ca import authority as ca
@@ -38,6 +39,14 @@ from sso.ca.service import CaError
 bp = Blueprint("ca", __name__, template_folder="templates")
 DOWNLOAD_KEY = "ca_pkcs12"
 MAX_NAME = 64
+#: What an administrator reads for each RFC 5280 revocation reason.
+REASON_LABELS = {
+    "unspecified": lazy_gettext("Unspecified"),
+    "keyCompromise": lazy_gettext("Key compromised or card lost"),
+    "affiliationChanged": lazy_gettext("Changed department or left"),
+    "superseded": lazy_gettext("Replaced by a new certificate"),
+    "cessationOfOperation": lazy_gettext("No longer needed"),
+}
 
 
 def _refuse(exc: CaError) -> Any:
@@ -88,7 +97,7 @@ def admin_index() -> Any:
         abort(400, gettext("Unknown certificate kind."))
     return render_template("ca/admin_index.html", rows=service.certificates(s, kind=kind),
                            kind=kind, has_authority=service.has_authority(s),
-                           reasons=list(ca.REASONS))
+                           reasons=REASON_LABELS)
 
 
 @bp.route("/admin/certificates/person/<username>")
@@ -101,7 +110,7 @@ def admin_person(username: str) -> Any:
     return render_template("ca/admin_owner.html", owner=person.display_name,
                            owner_ref=person.username, kind="person",
                            rows=service.certificates(s, person_id=person.id),
-                           reasons=list(ca.REASONS))
+                           reasons=REASON_LABELS)
 
 
 @bp.route("/admin/certificates/department/<code>")
@@ -113,7 +122,7 @@ def admin_department(code: str) -> Any:
         abort(404, gettext("No such department."))
     return render_template("ca/admin_owner.html", owner=unit.name, owner_ref=unit.code,
                            kind="department", rows=service.certificates(s, org_unit_id=unit.id),
-                           reasons=list(ca.REASONS))
+                           reasons=REASON_LABELS)
 
 
 @bp.route("/admin/certificates/issue", methods=["POST"])
@@ -173,7 +182,7 @@ def mine() -> Any:
     assert principal is not None
     rows = service.certificates(db_session(), person_id=principal.person_id,
                                 kind=ca.Kind.PERSON.value)
-    return render_template("ca/mine.html", rows=rows)
+    return render_template("ca/mine.html", rows=rows, reasons=REASON_LABELS)
 
 
 @bp.route("/me/certificates/<serial>/pkcs12", methods=["POST"])

@@ -1,17 +1,25 @@
-"""Fixtures for the sign-in plugins: a portal with the company CA created."""
+"""Fixtures for the sign-in plugins: a portal with the company CA created, certificates issued
+by it, the headers nginx would send for them, and (``stack``) a real nginx + gunicorn."""
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from tests.conftest import Org, Runner, make_app, seed_org
+from portal.models import AuditEntry
+from tests.conftest import ROOT, Runner, make_app, seed_org
+from tests.sso import nginx
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,19 +39,6 @@ def ca_app(tmp_path: Any) -> Iterator[Flask]:
     assert result.exit_code == 0, result.output
     yield app
     app.extensions["portal"].db.engine.dispose()
-
-
-@pytest.fixture
-def ca_org(ca_app: Flask) -> Org:
-    with ca_app.app_context():
-        from sqlalchemy import select
-
-        from portal.models import OrgUnit, Person
-
-        s = ca_app.extensions["portal"].db.session()
-        people = {p.username: p.id for p in s.scalars(select(Person))}
-        units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
-        return Org(units["JX"], units["HN"], units["TX"], people, [])
 
 
 @dataclass(frozen=True)
@@ -91,3 +86,68 @@ def proxy_headers(cert_pem: str, *, verify: str = "SUCCESS",
             "X-SSL-Client-S-DN": dn,
             "X-SSL-Client-Serial": serial or f"{cert.serial_number:X}",
             "X-SSL-Client-Cert": quote(cert_pem, safe="")}
+
+
+@dataclass
+class Stack:
+    app: Flask  # the same database as gunicorn's, for issuing and reading the audit log
+    folder: Path
+    https: str
+    upstream: str
+    certs: dict[str, Issued]
+
+    def client(self, who: str | None = None, **kwargs: object) -> httpx.Client:
+        """A browser-like client of nginx, presenting *who*'s certificate (or none)."""
+        context = ssl.create_default_context(cafile=str(self.folder / "ca.pem"))
+        if who is not None:
+            issued = self.certs[who]
+            cert, key = self.folder / f"{who}.pem", self.folder / f"{who}.key"
+            cert.write_text(issued.cert_pem)
+            key.write_text(issued.key_pem)
+            context.load_cert_chain(str(cert), str(key))
+        return httpx.Client(base_url=self.https, verify=context, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def audits(self, action: str) -> list[AuditEntry]:
+        with self.app.app_context():
+            s = self.app.extensions["portal"].db.session()
+            return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with pytest.MonkeyPatch.context() as mp:  # module scope: before the autouse cleaner
+        for key in [k for k in os.environ if k.startswith("PORTAL_")]:
+            mp.delenv(key)
+        yield from _stack(tmp_path_factory.mktemp("cert-nginx"))
+
+
+def _stack(folder: Path) -> Iterator[Stack]:
+    db_url = f"sqlite:///{folder}/portal.db"
+    settings = {"DATABASE_URL": db_url, "SECRET_KEY": "nginx-test-secret",
+                "CERT_TRUSTED_PROXIES": "127.0.0.1", "ADMIN_ASSURANCE": "certificate",
+                "LAYOUTS_DIR": str(ROOT / "layouts")}
+    app = make_app(db_url, **{**settings, "CERT_TRUSTED_PROXIES": ["127.0.0.1"]})
+    seed_org(app)
+    runner = Runner(app)
+    assert runner.invoke(["ca", "init", "--out", str(folder / "ca.pem")]).exit_code == 0
+    assert runner.invoke(["ca", "server-cert", "127.0.0.1", "localhost",
+                          "--out-dir", str(folder)]).exit_code == 0
+    past = datetime.now(UTC) - timedelta(days=40)
+    certs = {
+        "zg": issue_cert(app, person="zg"),
+        "admin": issue_cert(app, person="admin"),
+        "revoked_in_crl": issue_cert(app, person="km"),
+        "revoked_later": issue_cert(app, person="sh"),
+        "expired": issue_cert(app, person="bm", days=30, now=past),
+        "department": issue_cert(app, department="HN"),
+    }
+    assert runner.invoke(["ca", "revoke", certs["revoked_in_crl"].serial, "--reason",
+                          "keyCompromise", "--crl-out", str(folder / "crl.pem")]).exit_code == 0
+    with nginx.gunicorn(settings, folder) as upstream, \
+            nginx.nginx(folder, upstream.port) as proxy:
+        https = f"https://127.0.0.1:{proxy.port}"
+        nginx.wait_until_up(upstream.url + "/login")
+        # Revoked after nginx loaded its CRL: only the portal's own records know.
+        assert runner.invoke(["ca", "revoke", certs["revoked_later"].serial]).exit_code == 0
+        yield Stack(app, folder, https, upstream.url, certs)
+    app.extensions["portal"].db.engine.dispose()
