@@ -9,6 +9,7 @@ which plugin can raise a session to a level is asked through ``portal_step_up_ur
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from portal.access import login_required, role_required
 from portal.auth import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 #: Levels from weakest to strongest.
 LEVELS: tuple[str, ...] = ("password", "certificate")
@@ -49,9 +51,14 @@ def satisfies(principal: Principal | None, required: str) -> bool:
 def step_up_url(level: str, next_url: str) -> str | None:
     """Where a signed-in person raises the session to *level*, coming back to *next_url*;
     ``None`` when no installed plugin offers that level."""
+    def log_error(plugin: str, exc: Exception) -> None:
+        log.error("plugin %s failed in portal_step_up_url: %s", plugin, exc, exc_info=exc)
+
     pm = current_app.extensions["portal"].plugins
-    url: str | None = pm.hook.portal_step_up_url(level=level, next_url=next_url)
-    return url
+    for _name, url in pm.call_safely("portal_step_up_url", log_error, level=level,
+                                     next_url=next_url):
+        return str(url)
+    return None
 
 
 def current_path() -> str:

@@ -19,7 +19,7 @@ def portal_startup(app: Flask) -> None:
     """Settings this plugin reads are checked at start-up: a typo must not wait for the first
     certificate to show."""
     settings = app.extensions["portal"].settings
-    proxy.trusted_networks(list(settings["CERT_TRUSTED_PROXIES"]))
+    proxy.trusted_networks(settings["CERT_TRUSTED_PROXIES"])
     if settings["CERT_USER_LOOKUP"] not in mapping.LOOKUPS:
         raise ValueError(f"CERT_USER_LOOKUP must be one of {', '.join(mapping.LOOKUPS)}, not "
                          f"{settings['CERT_USER_LOOKUP']!r}")

@@ -8,6 +8,7 @@ forgery), exactly as if no certificate had been shown.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from urllib.parse import unquote
@@ -43,7 +44,7 @@ class Presented:
     subject_dn: str
 
 
-def trusted_networks(entries: list[str]) -> list[IPv4Network | IPv6Network]:
+def trusted_networks(entries: Iterable[str]) -> list[IPv4Network | IPv6Network]:
     """Parse ``CERT_TRUSTED_PROXIES``; a bad entry is a configuration error."""
     networks = []
     for entry in entries:

@@ -52,23 +52,13 @@ MESSAGES = {
 def login() -> Any:
     next_url = request.args.get("next", "")[:MAX_NEXT]
     s = db_session()
-    networks = proxy.trusted_networks(list(setting("CERT_TRUSTED_PROXIES")))  # type: ignore[call-overload]
-    sent = proxy.sent_headers(request)
-    presented = None
-    if sent and not proxy.is_trusted(request.remote_addr, networks):
-        # Someone talks to the portal directly and claims a certificate: ignore the claim.
-        log.warning("certificate headers %s from untrusted address %s ignored", sent,
-                    request.remote_addr)
-        audit(s, "certificate.forged", request.remote_addr or "", actor="",
-              headers=sent, subject=request.headers.get(proxy.SUBJECT, "")[:200])
-        s.commit()
-    elif sent:
-        try:
-            presented = proxy.read(request)
-            if presented is not None:
-                person, record = mapping.person_for_certificate(s, presented.cert)
-        except Refused as refusal:
-            return _refuse(refusal, presented)
+    presented: proxy.Presented | None = None
+    try:
+        presented = _presented()
+        if presented is not None:
+            person, record = mapping.person_for_certificate(s, presented.cert)
+    except Refused as refusal:
+        return _refuse(refusal, presented)
     if presented is None:
         flash(gettext("No certificate was presented. Sign in with your password, or install "
                       "your certificate and try again."), "info")
@@ -88,6 +78,25 @@ def login() -> Any:
           known=record is not None)
     s.commit()
     return redirect(safe_next(next_url))
+
+
+def _presented() -> proxy.Presented | None:
+    """The certificate the trusted proxy passed on, or ``None``. Headers from anybody else are
+    a forgery: ignored, logged and audited, exactly as if no certificate had been shown."""
+    sent = proxy.sent_headers(request)
+    if not sent:
+        return None
+    entries = setting("CERT_TRUSTED_PROXIES")
+    assert isinstance(entries, list)
+    if not proxy.is_trusted(request.remote_addr, proxy.trusted_networks(entries)):
+        log.warning("certificate headers %s from untrusted address %s ignored", sent,
+                    request.remote_addr)
+        s = db_session()
+        audit(s, "certificate.forged", request.remote_addr or "", actor="",
+              headers=sent, subject=request.headers.get(proxy.SUBJECT, "")[:200])
+        s.commit()
+        return None
+    return proxy.read(request)
 
 
 def _refuse(refusal: Refused, presented: proxy.Presented | None) -> Any:
