@@ -115,6 +115,12 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory)
+
+
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Issue the test certificates, start gunicorn and nginx; stop them afterwards. (A plain
+    generator, so that test modules elsewhere can make a module fixture of it.)"""
     with pytest.MonkeyPatch.context() as mp:  # module scope: before the autouse cleaner
         for key in [k for k in os.environ if k.startswith("PORTAL_")]:
             mp.delenv(key)
@@ -122,6 +128,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _stack(folder: Path) -> Iterator[Stack]:
+    from portal.cli import _add_plugin_commands
+
+    _add_plugin_commands()  # `portal ca`, also for test modules outside tests/sso
     db_url = f"sqlite:///{folder}/portal.db"
     settings = {"DATABASE_URL": db_url, "SECRET_KEY": "nginx-test-secret",
                 "CERT_TRUSTED_PROXIES": "127.0.0.1", "ADMIN_ASSURANCE": "certificate",

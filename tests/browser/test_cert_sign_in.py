@@ -13,28 +13,21 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM_ARGS, _chromium
 from tests.conftest import PASSWORD, ROOT
-from tests.sso.conftest import Stack
+from tests.sso.conftest import Stack, running_stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 SHOTS = ROOT / "test-output" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
-                                     headless=True, timeout=60_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real nginx (client certificates, CRL) and gunicorn of tests/sso/test_cert_nginx.py."""
+    yield from running_stack(tmp_path_factory)
 
 
-def _context(chromium: Any, stack: Stack, who: str | None) -> Any:
+def _context(browser: Any, stack: Stack, who: str | None) -> Any:
+    """A browser context that presents *who*'s certificate to nginx (or none)."""
     certificates = []
     if who is not None:
         issued = stack.certs[who]
@@ -42,7 +35,7 @@ def _context(chromium: Any, stack: Stack, who: str | None) -> Any:
         cert.write_text(issued.cert_pem)
         key.write_text(issued.key_pem)
         certificates = [{"origin": stack.https, "certPath": str(cert), "keyPath": str(key)}]
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900},
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900},
                                    ignore_https_errors=True, client_certificates=certificates)
     context.set_default_timeout(20_000)
     return context
@@ -55,8 +48,8 @@ def _shot(page: Any, name: str) -> Path:
     return path
 
 
-def test_chromium_signs_in_with_its_certificate(chromium: Any, stack: Stack) -> None:
-    context = _context(chromium, stack, "zg")
+def test_chromium_signs_in_with_its_certificate(browser: Any, stack: Stack) -> None:
+    context = _context(browser, stack, "zg")
     try:
         page = context.new_page()
         page.goto(stack.https + "/login")
@@ -70,8 +63,8 @@ def test_chromium_signs_in_with_its_certificate(chromium: Any, stack: Stack) -> 
         context.close()
 
 
-def test_chromium_steps_up_and_comes_back(chromium: Any, stack: Stack) -> None:
-    context = _context(chromium, stack, "admin")
+def test_chromium_steps_up_and_comes_back(browser: Any, stack: Stack) -> None:
+    context = _context(browser, stack, "admin")
     try:
         page = context.new_page()
         page.goto(stack.https + "/login?next=/admin/plugins")
@@ -88,9 +81,9 @@ def test_chromium_steps_up_and_comes_back(chromium: Any, stack: Stack) -> None:
         context.close()
 
 
-def test_chromium_with_a_revoked_certificate_gets_the_refusal_page(chromium: Any,
+def test_chromium_with_a_revoked_certificate_gets_the_refusal_page(browser: Any,
                                                                    stack: Stack) -> None:
-    context = _context(chromium, stack, "revoked_in_crl")
+    context = _context(browser, stack, "revoked_in_crl")
     try:
         page = context.new_page()
         response = page.goto(stack.https + "/login/certificate")
@@ -101,8 +94,8 @@ def test_chromium_with_a_revoked_certificate_gets_the_refusal_page(chromium: Any
         context.close()
 
 
-def test_chromium_administers_certificates(chromium: Any, stack: Stack) -> None:
-    context = _context(chromium, stack, "admin")
+def test_chromium_administers_certificates(browser: Any, stack: Stack) -> None:
+    context = _context(browser, stack, "admin")
     try:
         page = context.new_page()
         page.goto(stack.https + "/login/certificate?next=/admin/certificates")
