@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from portal.assurance import LEVELS
+
 if TYPE_CHECKING:
     from flask import Blueprint
 
@@ -207,7 +209,7 @@ class Portlet:
             self.min_size.h <= self.default_size.h <= self.max_size.h
         ):
             raise ValueError(f"portlet {self.id}: default size outside min/max size")
-        if self.assurance not in ("password", "certificate"):
+        if self.assurance not in LEVELS:
             raise ValueError(f"portlet {self.id}: unknown assurance level {self.assurance!r}")
 
     def allowed_for(self, principal: Principal) -> bool:
