@@ -88,7 +88,12 @@ def _presented() -> proxy.Presented | None:
         return None
     entries = setting("CERT_TRUSTED_PROXIES")
     assert isinstance(entries, list)
-    if not proxy.is_trusted(request.remote_addr, proxy.trusted_networks(entries)):
+    try:
+        networks = proxy.trusted_networks(entries)
+    except ValueError as exc:  # also reported at start-up: the plugin shows as broken
+        log.error("%s; no proxy is trusted", exc)
+        networks = []
+    if not proxy.is_trusted(request.remote_addr, networks):
         log.warning("certificate headers %s from untrusted address %s ignored", sent,
                     request.remote_addr)
         s = db_session()

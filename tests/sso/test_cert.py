@@ -54,6 +54,43 @@ def test_a_valid_certificate_signs_in(ca_app: Flask) -> None:
     assert used.target == issued.serial and used.actor == "zg"
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_certificate_sign_in_on_postgresql_and_sqlite(request: pytest.FixtureRequest,
+                                                      tmp_path: Any, database: str) -> None:
+    from tests.conftest import Runner
+
+    url = f"sqlite:///{tmp_path}/portal.db" if database == "sqlite" else \
+        request.getfixturevalue("pg_url")
+    app = make_app(url, CERT_TRUSTED_PROXIES=["127.0.0.1"])
+    try:
+        seed_org(app)
+        assert Runner(app).invoke(["ca", "init"]).exit_code == 0
+        issued = issue_cert(app, person="zg")
+        revoked = issue_cert(app, person="km")
+        assert Runner(app).invoke(["ca", "revoke", revoked.serial]).exit_code == 0
+        client = app.test_client()
+        assert cert_login(client, proxy_headers(revoked.cert_pem)).status_code == 403
+        assert cert_login(client, proxy_headers(issued.cert_pem)).status_code == 302
+        assert principal(client)["auth_method"] == "certificate"  # type: ignore[index]
+    finally:
+        app.extensions["portal"].db.engine.dispose()
+
+
+def test_a_bad_proxy_setting_trusts_nobody(tmp_path: Any) -> None:
+    from tests.conftest import Runner
+
+    app = make_app(f"sqlite:///{tmp_path}/portal.db", CERT_TRUSTED_PROXIES=["127.0.0.300"])
+    states = {p.name: p for p in app.extensions["portal"].plugins.listing()}
+    assert states["sso_cert"].state == "broken"
+    seed_org(app)
+    assert Runner(app).invoke(["ca", "init"]).exit_code == 0
+    issued = issue_cert(app, person="zg")
+    client = app.test_client()
+    assert cert_login(client, proxy_headers(issued.cert_pem)).status_code == 302
+    assert principal(client) is None
+    assert len(audits(app, "certificate.forged")) == 1
+
+
 def test_next_never_leaves_the_portal(ca_app: Flask) -> None:
     issued = issue_cert(ca_app, person="zg")
     response = cert_login(ca_app.test_client(), proxy_headers(issued.cert_pem),
