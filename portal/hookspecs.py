@@ -191,3 +191,13 @@ def portal_sign_in_methods(next_url: str) -> Iterable[tuple[str, str]]:
     ``""``); carry it in the URL. Labels are translated text. The certificate sign-in plugin
     adds "证书登录" here.
     """
+
+
+@hookspec
+def portal_admin_links() -> Iterable[tuple[str, str, str]]:
+    """Return ``(label, url, description)`` entries for the administration page.
+
+    For a plugin's own admin pages (certificates, OpenID Connect clients...); called when an
+    administrator opens ``/admin/``, in the request, so ``url_for`` works. Labels and
+    descriptions are translated text. Protect the pages themselves with ``admin_required``.
+    """

@@ -5,6 +5,7 @@ Every page needs the admin role and the sign-in level of the ``ADMIN_ASSURANCE``
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
@@ -13,14 +14,20 @@ from portal.assurance import admin_required
 from portal.db import db_session
 from portal.staff import three_staff_report
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/")
 @admin_required
 def index() -> Any:
-    problems = current_app.extensions["portal"].layout_problems
-    return render_template("admin/index.html", layout_problems=problems)
+    state = current_app.extensions["portal"]
+    links = [tuple(link) for _name, entries in state.plugins.call_safely(
+        "portal_admin_links",
+        lambda name, exc: log.error("plugin %s failed in portal_admin_links: %s", name, exc))
+        for link in entries]
+    return render_template("admin/index.html", layout_problems=state.layout_problems,
+                           plugin_links=links)
 
 
 @bp.route("/plugins")

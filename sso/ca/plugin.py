@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint
+from flask import Blueprint, url_for
 
-from portal.toolkit import hookimpl
+from portal.toolkit import gettext, hookimpl
 from sso.ca import service
 
 HERE = Path(__file__).parent
@@ -30,6 +30,13 @@ def portal_blueprints() -> Iterable[Blueprint]:
     from sso.ca.views import bp
 
     return [bp]
+
+
+@hookimpl
+def portal_admin_links() -> Iterable[tuple[str, str, str]]:
+    return [(gettext("Certificates"), url_for("ca.admin_index"),
+             gettext("company CA: issue, revoke and download certificates of persons and "
+                     "departments"))]
 
 
 @hookimpl

@@ -77,6 +77,11 @@ def test_bad_admin_input_is_refused_without_saving(ca_app: Flask) -> None:
     assert records(ca_app)[0].revoked_at is None
 
 
+def test_the_administration_page_links_to_the_certificates(ca_app: Flask) -> None:
+    page = admin(ca_app).client.get("/admin/").get_data(as_text=True)
+    assert '<a href="/admin/certificates">证书管理</a>' in page
+
+
 def test_only_admins_see_the_admin_pages(ca_app: Flask) -> None:
     auth = Auth(ca_app.test_client())
     auth.login("zg")
