@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -166,20 +165,16 @@ def server_cert_cmd(hostnames: tuple[str, ...], out_dir: str) -> None:
 def list_cmd(username: str | None, code: str | None) -> None:
     """List issued certificates: serial, kind, status, validity, subject."""
     with _transaction() as s:
-        filters: dict[str, Any] = {}
-        lookups: list[tuple[str | None, Callable[[], int | None], str]] = [
-            (username, lambda: s.scalar(select(Person.id).where(Person.username == username)),
-             "person_id"),
-            (code, lambda: s.scalar(select(OrgUnit.id).where(OrgUnit.code == code)),
-             "org_unit_id"),
-        ]
-        for wanted, lookup, key in lookups:
-            if wanted:
-                found = lookup()
-                if found is None:
-                    raise CaError(f"unknown: {wanted}", 404)
-                filters[key] = found
-        rows = service.certificates(s, **filters)
+        person_id = unit_id = None
+        if username:
+            person_id = s.scalar(select(Person.id).where(Person.username == username))
+            if person_id is None:
+                raise CaError(f"no such person: {username}", 404)
+        if code:
+            unit_id = s.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+            if unit_id is None:
+                raise CaError(f"no such department: {code}", 404)
+        rows = service.certificates(s, person_id=person_id, org_unit_id=unit_id)
         for r in rows:
             click.echo(f"{r.serial}  {r.kind:<10} {r.status():<8} "
                        f"{r.not_before:%Y-%m-%d}..{r.not_after:%Y-%m-%d}  {r.subject_dn}")

@@ -161,7 +161,7 @@ def admin_revoke(serial: str) -> Any:
 @bp.route("/admin/certificates/<serial>/pkcs12", methods=["POST"])
 @admin_required
 def admin_pkcs12(serial: str) -> Any:
-    return _prepare_download(serial, back=None)
+    return _prepare_download(serial, back=None, as_admin=True)
 
 
 def _owner_page(record: IssuedCertificate) -> str:
@@ -188,12 +188,13 @@ def mine() -> Any:
 @bp.route("/me/certificates/<serial>/pkcs12", methods=["POST"])
 @login_required
 def my_pkcs12(serial: str) -> Any:
-    return _prepare_download(serial, back=url_for("ca.mine"))
+    return _prepare_download(serial, back=url_for("ca.mine"), as_admin=False)
 
 
-def _prepare_download(serial: str, back: str | None) -> Any:
+def _prepare_download(serial: str, back: str | None, *, as_admin: bool) -> Any:
     """Make the PKCS#12 under a fresh password, keep it in this session for one download, and
-    show the password once. Only an administrator or the certificate's own person gets here."""
+    show the password once. Only the certificate's own person, or an administrator through the
+    admin pages (which apply ``ADMIN_ASSURANCE``), gets a file."""
     principal = current_principal()
     assert principal is not None
     s = db_session()
@@ -203,7 +204,7 @@ def _prepare_download(serial: str, back: str | None) -> Any:
         return _refuse(exc)
     if record is None:
         abort(404, gettext("No such certificate."))
-    if record.person_id != principal.person_id and not principal.is_admin:
+    if record.person_id != principal.person_id and not as_admin:
         audit(s, "ca.export_pkcs12.refused", record.serial, subject=record.subject_dn)
         s.commit()
         abort(403)

@@ -64,6 +64,7 @@ def test_issue_for_person_and_department(ca_app: Flask, tmp_path: Path) -> None:
     listed = runner.invoke(["ca", "list", "--person", "zg"])
     assert listed.exit_code == 0 and person in listed.output and dept not in listed.output
     assert "1 certificate(s)" in listed.output
+    assert runner.invoke(["ca", "list", "--department", "XX"]).exit_code == 1
     assert audit_actions(ca_app).count("ca.issue") == 2
 
 

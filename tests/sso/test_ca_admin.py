@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import Flask
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from portal.models import AuditEntry
 from sso.ca.models import IssuedCertificate
-from tests.conftest import Auth
+from tests.conftest import Auth, Runner, make_app, seed_org
 from tests.sso.conftest import issue_cert
 
 PASSWORD_SHOWN = re.compile(r'class="one-time-password"><code>([^<]+)</code>')
@@ -125,6 +126,20 @@ def test_a_person_downloads_their_own_certificate_only(ca_app: Flask) -> None:
     assert auth.client.get("/me/certificates").status_code == 200
     auth.logout()
     assert auth.client.get("/me/certificates").headers["Location"].startswith("/login")
+
+
+def test_an_admin_gets_others_keys_only_through_the_admin_pages(tmp_path: Path) -> None:
+    """The self-service route is for one's own certificates even for an administrator, so that
+    ADMIN_ASSURANCE=certificate cannot be side-stepped with a password session."""
+    app = make_app(f"sqlite:///{tmp_path}/portal.db", ADMIN_ASSURANCE="certificate")
+    seed_org(app)
+    assert Runner(app).invoke(["ca", "init"]).exit_code == 0
+    theirs = issue_cert(app, person="zg")
+    auth = admin(app)
+    assert auth.client.post(f"/me/certificates/{theirs.serial}/pkcs12").status_code == 403
+    asked = auth.client.post(f"/admin/certificates/{theirs.serial}/pkcs12")
+    assert asked.status_code == 403 and "需要证书登录" in asked.get_data(as_text=True)
+    assert "ca.export_pkcs12" not in [action for action, _actor in actions(app)]
 
 
 def test_published_ca_certificate(ca_app: Flask) -> None:
