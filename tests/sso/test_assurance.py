@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 
 from portal import assurance
 from portal.auth import Principal
 from portal.config import ConfigError
 from portal.portlet import Portlet
-from tests.conftest import Auth, Runner, make_app, seed_org
+from tests.conftest import REDIS_URL, Auth, Runner, make_app, seed_org
 from tests.plugins import signing_desk
 from tests.sso.conftest import issue_cert, proxy_headers
 
@@ -152,3 +153,33 @@ def test_without_certificate_sign_in_the_page_says_so(tmp_path: Path) -> None:
     html = auth.client.get("/sign-document").get_data(as_text=True)
     assert "需要证书登录" in html and "本平台未启用证书登录" in html
     assert "证书登录</a>" not in auth.client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_step_up_with_production_settings_holds_on_every_node(pg_url: str) -> None:
+    """PostgreSQL, sessions in Redis, ADMIN_ASSURANCE=certificate, two web nodes: the step-up
+    rotates the session id and the other node sees the certificate-level session."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    settings = {"REDIS_URL": REDIS_URL, "ADMIN_ASSURANCE": "certificate",
+                "CERT_TRUSTED_PROXIES": ["127.0.0.1"]}
+    node_a = make_app(pg_url, **settings)
+    node_b = make_app(pg_url, **settings)
+    try:
+        seed_org(node_a)
+        assert Runner(node_a).invoke(["ca", "init"]).exit_code == 0
+        auth = Auth(node_a.test_client())
+        auth.login("admin")
+        before = auth.client.get_cookie("portal_session").value  # type: ignore[union-attr]
+        assert auth.client.get("/admin/").status_code == 403
+        assert step_up(node_a, auth, "admin", "/admin/").headers["Location"] == "/admin/"
+        after = auth.client.get_cookie("portal_session").value  # type: ignore[union-attr]
+        assert after != before
+        assert not redis.Redis.from_url(REDIS_URL).exists(f"portal:session:{before}")
+        other = node_b.test_client()
+        other.set_cookie("portal_session", after)
+        assert other.get("/admin/").status_code == 200
+    finally:
+        for node in (node_a, node_b):
+            node.extensions["portal"].db.engine.dispose()
+        redis.Redis.from_url(REDIS_URL).flushdb()
