@@ -1,7 +1,8 @@
 """``/login/certificate``: sign in, or step up a password session, with a client certificate.
 
-nginx sends every certificate problem here too (``error_page 495``), so that a revoked or
-expired certificate gets this portal's page in Chinese rather than nginx's English 400.
+nginx passes requests with a failing certificate on to the portal (``error_page 495``) with
+the reason in ``X-SSL-Client-Verify``, so that a revoked or expired certificate gets this
+page in Chinese rather than nginx's English 400.
 """
 
 from __future__ import annotations

@@ -48,16 +48,23 @@ http {{
         ssl_verify_client optional;
         ssl_verify_depth 1;
         ssl_crl {dir}/crl.pem;
-        # A certificate that fails (expired, revoked...) gets the portal's page, not nginx's.
-        error_page 495 = /login/certificate;
+        # A failing certificate (expired, revoked, wrong purpose) would get nginx's bare
+        # "400 The SSL certificate error" on every request. Hand the request to the portal
+        # instead, unchanged: its pages and styles load, password sign-in still works, and
+        # /login/certificate shows why the certificate was refused.
+        error_page 495 = @portal;
+
+        proxy_set_header Host $http_host;
+        proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
+        proxy_set_header X-SSL-Client-S-DN $ssl_client_s_dn;
+        proxy_set_header X-SSL-Client-Serial $ssl_client_serial;
+        proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
 
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
-            proxy_set_header Host $http_host;
-            proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
-            proxy_set_header X-SSL-Client-S-DN $ssl_client_s_dn;
-            proxy_set_header X-SSL-Client-Serial $ssl_client_serial;
-            proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+        }}
+        location @portal {{
+            proxy_pass http://127.0.0.1:{upstream};
         }}
     }}
 }}
