@@ -20,10 +20,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import copy_current_request_context, has_request_context, render_template
+from flask import copy_current_request_context, has_request_context, render_template, request
 
 from portal import metrics
+from portal.assurance import current_path, satisfies, step_up_url
 from portal.auth import Principal
 from portal.cache import FragmentCache, FragmentKey
 from portal.portlet import Mode, Portlet, RenderContext, WindowState
@@ -71,7 +73,7 @@ class WindowRequest:
 class RenderedWindow:
     window_id: str
     html: str
-    status: str  # ok | cached | error | timeout | unavailable | lazy
+    status: str  # ok | cached | error | timeout | unavailable | lazy | step_up
     etag: str | None = None
 
     @property
@@ -133,6 +135,10 @@ class Aggregator:
         now = time.monotonic()
         for i, (req, key, html) in enumerate(zip(requests, keys, cached, strict=True)):
             st = self._stats(req.portlet.id)
+            if req.portlet.assurance != "password" and not satisfies(principal,
+                                                                      req.portlet.assurance):
+                out[i] = self._step_up_box(req)
+                continue
             if html is not None:
                 st.cache_hits += 1
                 out[i] = RenderedWindow(req.window_id, html, "cached", key.etag if key else None)
@@ -234,6 +240,14 @@ class Aggregator:
                                portlet=req.portlet)
         return RenderedWindow(req.window_id, html, status)
 
+    def _step_up_box(self, req: WindowRequest) -> RenderedWindow:
+        """The window of a portlet the session is not strong enough for: a way to step up,
+        never the portlet's output (not even from the cache)."""
+        level = req.portlet.assurance
+        html = render_template("portal/window_step_up.html", portlet=req.portlet, level=level,
+                               step_up_url=step_up_url(level, _page_path()))
+        return RenderedWindow(req.window_id, html, "step_up")
+
     def health(self) -> list[dict[str, Any]]:
         now = time.monotonic()
         rows = []
@@ -251,6 +265,18 @@ class Aggregator:
                 "breaker": st.breaker_state(now),
             })
         return rows
+
+
+def _page_path() -> str:
+    """Where a step-up should come back to: the page, also when one window is reloaded by
+    htmx (its fragment URL is not a page)."""
+    if not has_request_context():
+        return "/"
+    shown = request.headers.get("HX-Current-URL")
+    if shown:
+        parts = urlsplit(shown)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return current_path()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from portal import config as config_mod
 from portal import metrics
 from portal.aggregator import Aggregator
 from portal.assembly import PieceCache
+from portal.assurance import check_level
 from portal.auth import AuthBackend, Principal
 from portal.cache import FragmentCache, cache_config
 from portal.db import Database
@@ -64,6 +65,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     overrides = dict(config or {})
     settings, origin = config_mod.load(overrides)
+    try:
+        check_level(settings["ADMIN_ASSURANCE"])
+    except ValueError as exc:
+        raise config_mod.ConfigError(f"ADMIN_ASSURANCE: {exc}") from None
     app = Flask("portal", root_path=str(HERE), instance_path=str(Path.cwd() / "instance"))
     app.config.update(
         SECRET_KEY=settings["SECRET_KEY"],
@@ -209,6 +214,9 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
     from portal.labels import label
 
     app.jinja_env.filters["label"] = label
+    from portal.signin import other_methods
+
+    app.jinja_env.globals["sign_in_methods"] = other_methods
     from portal import i18n
 
     i18n.install(app)

@@ -99,6 +99,20 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("LDAP_TIMEOUT", float, 5.0, "Seconds an LDAP operation may take."),
     _setting("LDAP_CONNECT_TIMEOUT", float, 3.0, "Seconds to open a connection to the directory."),
     _setting("LDAP_POOL_SIZE", int, 8, "Idle connections kept per worker process and purpose."),
+    _setting("CA_KEY_PASSWORD", str, "",
+             "Encrypts the company CA's private key and the keys it issued, at rest. Empty: "
+             "SECRET_KEY is used; set it in production and keep it when SECRET_KEY rotates.",
+             secret=True),
+    _setting("CA_CERT_DAYS", int, 365, "Days a certificate issued by the company CA is valid."),
+    _setting("CERT_TRUSTED_PROXIES", list, [],
+             "Addresses or networks (127.0.0.1, 10.0.0.0/24) of the TLS proxies whose client "
+             "certificate headers are believed. From any other address they are ignored and "
+             "audit-logged as forged."),
+    _setting("CERT_USER_LOOKUP", str, "issued",
+             "How a client certificate finds its person: issued (the subject recorded when the "
+             "company CA issued it) or directory (its UID is looked up as a user name)."),
+    _setting("ADMIN_ASSURANCE", str, "password",
+             "Sign-in level the admin pages need: password, or certificate in production."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -176,3 +176,34 @@ def portal_posts_for(principal: Principal) -> list[str] | None:
     return ``None`` to leave the decision to the next one. The core's own implementation, which
     reads post assignments, runs last.
     """
+
+
+@hookspec(firstresult=True)
+def portal_step_up_url(level: str, next_url: str) -> str | None:
+    """Return the URL where a signed-in person raises the session to assurance *level*.
+
+    Called when a page, portlet or action needs a stronger sign-in than the session has (see
+    ``portal.assurance``); the person follows the link and should come back to *next_url* (a
+    path on this portal). Return ``None`` for levels this plugin cannot give; the first URL
+    returned wins. The certificate sign-in plugin answers for ``"certificate"``.
+    """
+
+
+@hookspec
+def portal_sign_in_methods(next_url: str) -> Iterable[tuple[str, str]]:
+    """Return other ways to sign in, as ``(label, url)`` pairs shown under the password form.
+
+    *next_url* is where the person wants to go after signing in (a path on this portal, or
+    ``""``); carry it in the URL. Labels are translated text. The certificate sign-in plugin
+    adds "证书登录" here.
+    """
+
+
+@hookspec
+def portal_admin_links() -> Iterable[tuple[str, str, str]]:
+    """Return ``(label, url, description)`` entries for the administration page.
+
+    For a plugin's own admin pages (certificates, OpenID Connect clients...); called when an
+    administrator opens ``/admin/``, in the request, so ``url_for`` works. Labels and
+    descriptions are translated text. Protect the pages themselves with ``admin_required``.
+    """

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from portal.assurance import LEVELS
+
 if TYPE_CHECKING:
     from flask import Blueprint
 
@@ -194,6 +196,9 @@ class Portlet:
     blueprint: Blueprint | None = None
     help: str = ""
     icon: str = "▦"
+    #: Sign-in level needed to see the window (``portal.assurance``): sessions below it get a
+    #: "certificate sign-in needed" box with a step-up link instead of the portlet.
+    assurance: str = "password"
 
     def __post_init__(self) -> None:
         if not PORTLET_ID.match(self.id):
@@ -204,6 +209,8 @@ class Portlet:
             self.min_size.h <= self.default_size.h <= self.max_size.h
         ):
             raise ValueError(f"portlet {self.id}: default size outside min/max size")
+        if self.assurance not in LEVELS:
+            raise ValueError(f"portlet {self.id}: unknown assurance level {self.assurance!r}")
 
     def allowed_for(self, principal: Principal) -> bool:
         """May *principal* add this portlet? Admins may add everything."""

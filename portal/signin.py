@@ -68,6 +68,19 @@ def sign_out(db: Session, principal: Principal | None) -> None:
         _call("portal_signed_out", principal=principal, session_id=ended)
 
 
+def other_methods(next_url: str = "") -> list[tuple[str, str]]:
+    """The sign-in methods plugins offer besides the password form (``portal_sign_in_methods``),
+    for the sign-in page; a plugin that fails here is logged and left out."""
+    def log_error(plugin: str, exc: Exception) -> None:
+        log.error("plugin %s failed in portal_sign_in_methods: %s", plugin, exc, exc_info=exc)
+
+    pm = current_app.extensions["portal"].plugins
+    return [(str(label), url)
+            for _name, methods in pm.call_safely("portal_sign_in_methods", log_error,
+                                                  next_url=next_url or "")
+            for label, url in methods]
+
+
 def _call(hook: str, **kwargs: object) -> None:
     """Plugins hear about sign-in and sign-out, but one that fails never blocks either."""
     def log_error(plugin: str, exc: Exception) -> None:

@@ -94,3 +94,11 @@ def invalidate(portlet_id: str, *, user: int | None = None, post: str | None = N
 def setting(key: str) -> object:
     """The value of a declared portal setting (see ``portal config``)."""
     return current_app.extensions["portal"].settings[key]
+
+
+# Sign-in levels and the one place that starts a session, for sign-in plugins (issue 5).
+from portal.assurance import admin_required, assurance_required  # noqa: E402
+from portal.signin import person_for, sign_in  # noqa: E402
+from portal.views.auth import safe_next  # noqa: E402
+
+__all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "sign_in"]

@@ -24,16 +24,19 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 def packages() -> list[tuple[list[Path], Path]]:
     """(source folders, translations folder) for the core and every built-in plugin that
-    ships its own catalogue (a ``translations`` folder beside its ``plugin.py``)."""
-    found = [([ROOT / "portal", ROOT / "sso"], ROOT / "portal" / "translations")]
+    ships its own catalogue (a ``translations`` folder beside its ``plugin.py``); every
+    portlet has one. Sign-in plugins without one keep their messages in the core's."""
+    own: list[Path] = []
     for group in ("portlets", "connectors", "sso"):
         folder = ROOT / group
-        if not folder.is_dir():
-            continue
-        for pkg in sorted(p for p in folder.iterdir() if p.is_dir()):
-            if (pkg / "plugin.py").exists() and (group == "portlets" or
-                                                 (pkg / "translations").is_dir()):
-                found.append(([pkg], pkg / "translations"))
+        if folder.is_dir():
+            own += [pkg for pkg in sorted(p for p in folder.iterdir() if p.is_dir())
+                    if (pkg / "plugin.py").exists() and (group == "portlets" or
+                                                         (pkg / "translations").is_dir())]
+    core_sources = [ROOT / "portal", *(pkg for pkg in sorted((ROOT / "sso").iterdir())
+                                       if pkg.is_dir() and pkg not in own)]
+    found = [(core_sources, ROOT / "portal" / "translations")]
+    found += [([pkg], pkg / "translations") for pkg in own]
     return found
 
 

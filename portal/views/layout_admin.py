@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import audit
-from portal.access import role_required
+from portal.assurance import admin_required
 from portal.db import db_session
 from portal.layout import dump_yaml, parse_document, to_document
 from portal.layout_versions import (
@@ -72,7 +72,7 @@ def _current_document(code: str) -> dict[str, Any]:
 
 
 @bp.get("/")
-@role_required("admin")
+@admin_required
 def index() -> Any:
     s = db_session()
     layouts = effective_layouts(s)
@@ -88,7 +88,7 @@ def index() -> Any:
 
 
 @bp.get("/<code>")
-@role_required("admin")
+@admin_required
 def editor(code: str) -> Any:
     post = _post(code)
     document = _current_document(code)
@@ -121,7 +121,7 @@ def _document_from_request() -> tuple[dict[str, Any], str]:
 
 
 @bp.post("/<code>/publish")
-@role_required("admin")
+@admin_required
 def publish_version(code: str) -> Any:
     _post(code)
     document, note = _document_from_request()
@@ -145,7 +145,7 @@ def publish_version(code: str) -> Any:
 
 
 @bp.post("/<code>/check")
-@role_required("admin")
+@admin_required
 def check(code: str) -> Any:
     document, _note = _document_from_request()
     problems = check_document(document, _state().portlets)
@@ -153,7 +153,7 @@ def check(code: str) -> Any:
 
 
 @bp.post("/<code>/preview")
-@role_required("admin")
+@admin_required
 def preview(code: str) -> Any:
     """The draft's first (or chosen) page, rendered for a sample user of the post."""
     from portal.views.pages import render_preview
@@ -182,7 +182,7 @@ def preview(code: str) -> Any:
 
 
 @bp.get("/<code>/history")
-@role_required("admin")
+@admin_required
 def history_page(code: str) -> Any:
     post = _post(code)
     s = db_session()
@@ -207,7 +207,7 @@ def _file_document(code: str) -> dict[str, Any] | None:
 
 
 @bp.post("/<code>/rollback/<int:version>")
-@role_required("admin")
+@admin_required
 def rollback(code: str, version: int) -> Any:
     """Publish an old version again, as the newest: the history keeps every step."""
     s = db_session()
@@ -230,7 +230,7 @@ def rollback(code: str, version: int) -> Any:
 
 
 @bp.get("/<code>/export")
-@role_required("admin")
+@admin_required
 def export(code: str) -> Response:
     version = request.args.get("version", type=int)
     if version:
