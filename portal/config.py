@@ -65,6 +65,16 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("SESSION_COOKIE_SECURE", bool, False, "Send the session cookie over HTTPS only."),
     _setting("METRICS_ENABLED", bool, True, "Serve /metrics in Prometheus format."),
     _setting("DEMO_PASSWORD", str, "Portal@2026", "Password of every demo account.", secret=True),
+    _setting("OIDC_ISSUER", str, "",
+             "OpenID Connect issuer URL (the portal's public base URL). Empty: the URL the "
+             "request came in on."),
+    _setting("OIDC_CODE_TTL", int, 120, "Seconds an OpenID Connect authorization code lives."),
+    _setting("OIDC_ID_TOKEN_TTL", int, 600, "Seconds an ID token is valid."),
+    _setting("OIDC_ACCESS_TOKEN_TTL", int, 600, "Seconds an OpenID Connect access token is valid."),
+    _setting("OIDC_REFRESH_TOKEN_TTL", int, 12 * 3600,
+             "Seconds a refresh token is valid (each is used once: rotation)."),
+    _setting("OIDC_BACKCHANNEL_TIMEOUT", float, 3.0,
+             "Seconds to wait for a relying party to accept a back-channel logout."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -1,0 +1,43 @@
+"""What the provider says about a person: the standard claims plus org unit and posts.
+
+The claims a relying party receives depend on the scopes it asked for (and was registered for):
+``profile`` gives the name, user name, org unit and posts; ``email`` and ``phone`` the contact
+details. ``sub`` is the person's id in the portal: stable across renames.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.toolkit import OrgUnit, Person, Post, PostAssignment
+
+SCOPES = ("openid", "profile", "email", "phone")
+PROFILE_CLAIMS = ("name", "preferred_username", "locale", "org_unit", "posts")
+
+
+def subject(person_id: int) -> str:
+    return str(person_id)
+
+
+def claims_for(db: Session, person: Person, scope: str) -> dict[str, Any]:
+    """The claims of *person* that *scope* (space-separated) grants."""
+    scopes = set(scope.split())
+    claims: dict[str, Any] = {"sub": subject(person.id)}
+    if "profile" in scopes:
+        claims["name"] = person.display_name
+        claims["preferred_username"] = person.username
+        if person.locale:
+            claims["locale"] = person.locale.replace("_", "-")
+        unit = db.get(OrgUnit, person.org_unit_id) if person.org_unit_id else None
+        claims["org_unit"] = {"code": unit.code, "name": unit.name} if unit else None
+        claims["posts"] = list(db.scalars(
+            select(Post.code).join(PostAssignment, PostAssignment.post_id == Post.id)
+            .where(PostAssignment.person_id == person.id).order_by(Post.code).distinct()))
+    if "email" in scopes and person.email:
+        claims["email"] = person.email
+    if "phone" in scopes and person.mobile:
+        claims["phone_number"] = person.mobile
+    return claims
