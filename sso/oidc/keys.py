@@ -74,6 +74,7 @@ def published_keys(db: Session, keep_for: int) -> list[OidcSigningKey]:
 
 def jwks(db: Session, keep_for: int) -> dict[str, Any]:
     """The public half of the published keys, as a JSON Web Key Set."""
+    active_key(db)  # a relying party may fetch the keys before the first sign-in
     return {"keys": [_parse(row).as_dict(private=False) for row in published_keys(db, keep_for)]}
 
 

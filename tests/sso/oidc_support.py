@@ -52,7 +52,8 @@ def pkce() -> tuple[str, str]:
 
 def authorize_path(rp: RP, challenge: str | None, **extra: str) -> str:
     params = {"response_type": "code", "client_id": rp.client_id,
-              "redirect_uri": rp.redirect_uri, "scope": SCOPE, "state": "st-1", "nonce": "n-1"}
+              "redirect_uri": rp.redirect_uri, "scope": SCOPE, "state": "st-1",
+              "nonce": secrets.token_urlsafe(8)}
     if challenge:
         params.update(code_challenge=challenge, code_challenge_method="S256")
     params.update(extra)
@@ -92,3 +93,30 @@ def audit_actions(app: Flask) -> list[str]:
     with app.app_context():
         db = app.extensions["portal"].db.session()
         return list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+class LogoutReceiver:
+    """A real HTTP endpoint on a free port that records the logout tokens POSTed to it."""
+
+    def __init__(self, status: int = 200) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+        from werkzeug.wrappers import Request, Response
+
+        self.tokens: list[str] = []
+
+        @Request.application
+        def wsgi(request: Request) -> Response:
+            self.tokens.append(request.form.get("logout_token", ""))
+            return Response("", status=status)
+
+        self.server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/backchannel-logout"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
