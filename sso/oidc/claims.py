@@ -1,7 +1,8 @@
 """What the provider says about a person: the standard claims plus org unit and posts.
 
 The claims a relying party receives depend on the scopes it asked for (and was registered for):
-``profile`` gives the name, user name, org unit and posts; ``email`` and ``phone`` the contact
+``profile`` gives the name, user name, org unit and posts (each ``{"code", "name"}``: codes for
+rules, names for people); ``email`` and ``phone`` the contact
 details. ``sub`` is the person's id in the portal: stable across renames.
 """
 
@@ -33,9 +34,10 @@ def claims_for(db: Session, person: Person, scope: str) -> dict[str, Any]:
             claims["locale"] = person.locale.replace("_", "-")
         unit = db.get(OrgUnit, person.org_unit_id) if person.org_unit_id else None
         claims["org_unit"] = {"code": unit.code, "name": unit.name} if unit else None
-        claims["posts"] = list(db.scalars(
-            select(Post.code).join(PostAssignment, PostAssignment.post_id == Post.id)
-            .where(PostAssignment.person_id == person.id).order_by(Post.code).distinct()))
+        posts = db.execute(
+            select(Post.code, Post.name).join(PostAssignment, PostAssignment.post_id == Post.id)
+            .where(PostAssignment.person_id == person.id).order_by(Post.code).distinct()).all()
+        claims["posts"] = [{"code": code, "name": name} for code, name in posts]
     if "email" in scopes and person.email:
         claims["email"] = person.email
     if "phone" in scopes and person.mobile:

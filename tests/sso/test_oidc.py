@@ -100,7 +100,7 @@ def test_code_flow_with_pkce_gives_signed_id_token_userinfo_and_refresh(db_app: 
     assert info["preferred_username"] == "zg"
     assert info["phone_number"] == "13800000000"
     assert info["org_unit"] == {"code": "HN", "name": "海宁市局"}
-    assert info["posts"] == ["inspector"]
+    assert info["posts"] == [{"code": "inspector", "name": "专管员"}]
 
     refreshed = client.post("/oidc/token", headers=rp.basic, data={
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
