@@ -210,8 +210,10 @@ def _bearer_error(error: str, description: str) -> Response:
 
 @api.route("/oidc/userinfo", methods=["GET", "POST"])
 def userinfo() -> Any:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    # RFC 6750: in the Authorization header, or (POST only) as a form field; never in the URL.
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if not scheme and request.method == "POST":
+        scheme, value = "bearer", request.form.get("access_token", "")
     if scheme.lower() != "bearer" or not value or len(value) > 128:
         return _bearer_error("invalid_request", "A bearer access token is required.")
     db = db_session()

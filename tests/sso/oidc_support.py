@@ -120,3 +120,22 @@ class LogoutReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+class LiveServer:
+    """*app* served by werkzeug's threaded server on a free port of 127.0.0.1."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)

@@ -104,7 +104,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "sub": claims["sub"], "name": claims.get("name"),
             "username": claims.get("preferred_username"),
             "org_unit": (claims.get("org_unit") or {}).get("name"),
-            "posts": [p["name"] for p in claims.get("posts") or []], "portal_sid": claims.get("sid"),
+            "posts": [p["name"] for p in claims.get("posts") or []],
+            "portal_sid": claims.get("sid"),
             "id_token": token["id_token"], "signed_in_at": time.time()})
         return redirect(url_for("index"))
 
