@@ -2,14 +2,20 @@
 
 Relying parties cache the JWKS. Publishing a retired key for as long as any token it signed is
 still valid is what lets ``portal oidc rotate-keys`` run at any time without signing anybody out.
+
+Each web process keeps the active key for ``ACTIVE_KEY_TTL`` seconds instead of reading it for
+every token: after a rotation, other processes go on signing with the previous key for at most
+that long, which is harmless, since that key is still published.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from typing import Any
 
+from flask import current_app
 from joserfc.jwk import RSAKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,21 +24,31 @@ from portal.toolkit import setting
 from sso.oidc.models import OidcSigningKey, now
 
 KEY_SIZE = 2048
+ACTIVE_KEY_TTL = 60.0
 _PARAMETERS: dict[str, Any] = {"use": "sig", "alg": "RS256"}
 
-# Parsing a PEM costs more than signing with it: parsed keys are kept per process, by kid.
-_parsed: dict[str, RSAKey] = {}
-_lock = threading.Lock()
+
+class KeyCache:
+    """Per application: parsed keys by kid (parsing a PEM costs more than signing with it),
+    and the active one with the time it was read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.parsed: dict[str, RSAKey] = {}
+        self.active: tuple[RSAKey, float] | None = None
+
+    def parse(self, row: OidcSigningKey) -> RSAKey:
+        key = self.parsed.get(row.kid)
+        if key is None:
+            key = RSAKey.import_key(row.private_pem, parameters={  # type: ignore[arg-type]
+                "kid": row.kid, **_PARAMETERS})
+            with self.lock:
+                self.parsed[row.kid] = key
+        return key
 
 
-def _parse(row: OidcSigningKey) -> RSAKey:
-    key = _parsed.get(row.kid)
-    if key is None:
-        key = RSAKey.import_key(row.private_pem,
-                                parameters={"kid": row.kid, **_PARAMETERS})  # type: ignore[arg-type]
-        with _lock:
-            _parsed[row.kid] = key
-    return key
+def _cache() -> KeyCache:
+    return current_app.extensions.setdefault("oidc_keys", KeyCache())
 
 
 def create_key(db: Session) -> OidcSigningKey:
@@ -45,22 +61,29 @@ def create_key(db: Session) -> OidcSigningKey:
                          private_pem=key.as_pem(private=True).decode(), created_at=stamp)
     db.add(row)
     db.flush()
+    _cache().active = None  # this process signs with the new key at once
     return row
 
 
 def active_key(db: Session) -> RSAKey:
     """The key that signs now; created on first use, so a new portal needs no set-up step."""
+    cache = _cache()
+    held = cache.active
+    if held is not None and time.monotonic() - held[1] < ACTIVE_KEY_TTL:
+        return held[0]
     row = db.scalars(select(OidcSigningKey).where(OidcSigningKey.retired_at.is_(None))
                      .order_by(OidcSigningKey.created_at.desc()).limit(1)).first()
     if row is None:
         row = create_key(db)
         db.commit()
-    return _parse(row)
+    key = cache.parse(row)
+    cache.active = (key, time.monotonic())
+    return key
 
 
 def keep_for() -> int:
     """Seconds a retired key stays published: the longest life of anything it signed, plus
-    the five minutes relying parties may cache the JWKS."""
+    the five minutes relying parties may cache the JWKS and a process its active key."""
     return max(int(setting("OIDC_ID_TOKEN_TTL")),  # type: ignore[call-overload]
                int(setting("OIDC_ACCESS_TOKEN_TTL"))) + 300  # type: ignore[call-overload]
 
@@ -75,7 +98,9 @@ def published_keys(db: Session, keep_for: int) -> list[OidcSigningKey]:
 def jwks(db: Session, keep_for: int) -> dict[str, Any]:
     """The public half of the published keys, as a JSON Web Key Set."""
     active_key(db)  # a relying party may fetch the keys before the first sign-in
-    return {"keys": [_parse(row).as_dict(private=False) for row in published_keys(db, keep_for)]}
+    cache = _cache()
+    return {"keys": [cache.parse(row).as_dict(private=False)
+                     for row in published_keys(db, keep_for)]}
 
 
 def prune(db: Session, keep_for: int) -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from flask import current_app
 from joserfc import jwt
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.toolkit import audit
@@ -46,11 +47,19 @@ def session_sid(session_id: str) -> str:
 
 
 def record_rp_session(db: Session, client_id: str, sid: str, person_id: int) -> None:
-    """Remember that *client_id* holds a session for portal session *sid* (idempotent)."""
+    """Remember that *client_id* holds a session for portal session *sid* (idempotent, and
+    safe when a browser opens the same system in two tabs at once)."""
+    dialect = db.get_bind().dialect.name
+    values = {"client_id": client_id, "sid": sid, "person_id": person_id, "created_at": now()}
+    if dialect in ("postgresql", "sqlite"):
+        module = postgresql if dialect == "postgresql" else sqlite
+        db.execute(module.insert(OidcRpSession).values(**values)
+                   .on_conflict_do_nothing(index_elements=["client_id", "sid"]))
+        return
     exists = db.scalar(select(OidcRpSession.id).where(OidcRpSession.client_id == client_id,
                                                       OidcRpSession.sid == sid))
     if exists is None:
-        db.add(OidcRpSession(client_id=client_id, sid=sid, person_id=person_id))
+        db.add(OidcRpSession(**values))
 
 
 def logout_token(db: Session, issuer: str, client_id: str, sid: str, person_id: int) -> str:

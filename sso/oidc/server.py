@@ -9,7 +9,8 @@ cannot both succeed, and a later one is a replay that revokes what the first obt
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+import secrets
+from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
@@ -18,13 +19,14 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, current_app, request, session
 from joserfc.jwk import RSAKey
-from sqlalchemy import CursorResult, Result, exists, select, update
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session
 
-from portal.toolkit import Person, audit, db_session, setting
+from portal.toolkit import audit, db_session, setting
 from sso.oidc import keys
-from sso.oidc.claims import claims_for
+from sso.oidc.claims import Subject, claims_for, load_subject
 from sso.oidc.clients import find_client
-from sso.oidc.logout import record_rp_session, session_sid
+from sso.oidc.logout import session_sid
 from sso.oidc.models import OidcAuthorizationCode, OidcClient, OidcToken, digest, now
 
 log = logging.getLogger(__name__)
@@ -38,16 +40,6 @@ def issuer() -> str:
     return configured.rstrip("/") if configured else request.url_root.rstrip("/")
 
 
-def _active_person(person_id: int) -> Person | None:
-    person = db_session().get(Person, person_id)
-    return person if person is not None and person.active else None
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE changed: the claim on a code or refresh token succeeded or not."""
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
 def _revoke_grant(grant_id: int) -> None:
     db_session().execute(update(OidcToken).where(OidcToken.grant_id == grant_id)
                          .values(revoked=True))
@@ -55,6 +47,9 @@ def _revoke_grant(grant_id: int) -> None:
 
 class PortalCodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def generate_authorization_code(self) -> str:
+        return secrets.token_urlsafe(32)
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         created = getattr(session, "created", None) or now()
@@ -74,34 +69,43 @@ class PortalCodeGrant(AuthorizationCodeGrant):
     def query_authorization_code(self, code: str,
                                  client: OidcClient) -> OidcAuthorizationCode | None:
         db = db_session()
-        row = db.scalars(select(OidcAuthorizationCode).where(
-            OidcAuthorizationCode.code_hash == digest(code))).first()
-        if row is None or row.client_id != client.client_id:
-            audit(db, "oidc.code_unknown", client.name, client_id=client.client_id)
+        # Claim the code in the statement that finds it: of two concurrent exchanges, one wins.
+        row = db.scalars(
+            update(OidcAuthorizationCode)
+            .where(OidcAuthorizationCode.code_hash == digest(code),
+                   OidcAuthorizationCode.client_id == client.client_id,
+                   OidcAuthorizationCode.used_at.is_(None))
+            .values(used_at=now()).returning(OidcAuthorizationCode)).first()
+        if row is None:
+            self._refuse(db, code, client)
             return None
         if now() - row.issued_at > int(setting("OIDC_CODE_TTL")):  # type: ignore[call-overload]
             audit(db, "oidc.code_expired", client.name, client_id=client.client_id,
                   person_id=row.person_id)
             return None
-        claimed = _rowcount(db.execute(
-            update(OidcAuthorizationCode)
-            .where(OidcAuthorizationCode.id == row.id, OidcAuthorizationCode.used_at.is_(None))
-            .values(used_at=now())))
-        if not claimed:
-            # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
-            _revoke_grant(row.id)
-            audit(db, "oidc.code_replayed", client.name, client_id=client.client_id,
-                  person_id=row.person_id)
-            log.warning("authorization code replayed by client %s; its tokens are revoked",
-                        client.client_id)
-            return None
         return row
+
+    @staticmethod
+    def _refuse(db: Session, code: str, client: OidcClient) -> None:
+        """Why a code did not work: unknown (or another client's), or used before."""
+        used = db.scalars(select(OidcAuthorizationCode).where(
+            OidcAuthorizationCode.code_hash == digest(code),
+            OidcAuthorizationCode.client_id == client.client_id)).first()
+        if used is None:
+            audit(db, "oidc.code_unknown", client.name, client_id=client.client_id)
+            return
+        # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
+        _revoke_grant(used.id)
+        audit(db, "oidc.code_replayed", client.name, client_id=client.client_id,
+              person_id=used.person_id)
+        log.warning("authorization code replayed by client %s; its tokens are revoked",
+                    client.client_id)
 
     def delete_authorization_code(self, authorization_code: OidcAuthorizationCode) -> None:
         """Kept, marked used (see ``query_authorization_code``), until it expires."""
 
-    def authenticate_user(self, authorization_code: OidcAuthorizationCode) -> Person | None:
-        return _active_person(authorization_code.person_id)
+    def authenticate_user(self, authorization_code: OidcAuthorizationCode) -> Subject | None:
+        return load_subject(db_session(), authorization_code.person_id)
 
 
 class PortalRefreshTokenGrant(RefreshTokenGrant):
@@ -110,23 +114,27 @@ class PortalRefreshTokenGrant(RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> OidcToken | None:
         db = db_session()
-        row = db.scalars(select(OidcToken).where(
-            OidcToken.refresh_token_hash == digest(refresh_token))).first()
-        if row is None or row.refresh_expired():
-            return None
-        claimed = _rowcount(db.execute(update(OidcToken).where(
-            OidcToken.id == row.id, OidcToken.revoked.is_(False)).values(revoked=True)))
-        if not claimed:
+        hashed = digest(refresh_token)
+        row = db.scalars(
+            update(OidcToken)
+            .where(OidcToken.refresh_token_hash == hashed, OidcToken.revoked.is_(False),
+                   or_(OidcToken.refresh_expires_at.is_(None),
+                       OidcToken.refresh_expires_at > now()))
+            .values(revoked=True).returning(OidcToken)).first()
+        if row is not None:
+            return row
+        reused = db.scalars(select(OidcToken).where(OidcToken.refresh_token_hash == hashed,
+                                                    OidcToken.revoked.is_(True))).first()
+        if reused is not None:
             # A rotated (or revoked) refresh token came back: somebody holds a copy.
-            if row.grant_id is not None:
-                _revoke_grant(row.grant_id)
-            audit(db, "oidc.refresh_reused", row.client_id, client_id=row.client_id,
-                  person_id=row.person_id)
-            return None
-        return row
+            if reused.grant_id is not None:
+                _revoke_grant(reused.grant_id)
+            audit(db, "oidc.refresh_reused", reused.client_id, client_id=reused.client_id,
+                  person_id=reused.person_id)
+        return None
 
-    def authenticate_user(self, refresh_token: OidcToken) -> Person | None:
-        return _active_person(refresh_token.person_id)
+    def authenticate_user(self, refresh_token: OidcToken) -> Subject | None:
+        return load_subject(db_session(), refresh_token.person_id)
 
     def revoke_old_credential(self, refresh_token: OidcToken) -> None:
         """Already revoked when it was claimed in ``authenticate_refresh_token``."""
@@ -171,7 +179,7 @@ class PortalOpenIDCode(OpenIDCode):
         claims["sid"] = authorization_code.sid  # for back-channel logout
         return claims
 
-    def generate_user_info(self, user: Person, scope: str) -> dict[str, Any]:
+    def generate_user_info(self, user: Subject, scope: str) -> dict[str, Any]:
         return claims_for(db_session(), user, scope)
 
 
@@ -194,8 +202,10 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
         expires_in=int(token["expires_in"]),
         refresh_expires_at=now() + refresh_ttl if refresh else None,
     ))
-    if sid and code is not None:
-        record_rp_session(db, request.client.client_id, sid, request.user.id)
+
+
+def _random_token(*_args: Any, **_kwargs: Any) -> str:
+    return secrets.token_urlsafe(32)
 
 
 def create_server(app: Flask) -> AuthorizationServer:
@@ -204,7 +214,9 @@ def create_server(app: Flask) -> AuthorizationServer:
         query_client=lambda client_id: find_client(db_session(), client_id),
         save_token=save_token)
     server.load_config({
-        "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+        # 256 random bits from the OS in one call (Authlib's default draws a character at a time).
+        "OAUTH2_ACCESS_TOKEN_GENERATOR": _random_token,
+        "OAUTH2_REFRESH_TOKEN_GENERATOR": _random_token,
         "OAUTH2_TOKEN_EXPIRES_IN": {
             "authorization_code": settings["OIDC_ACCESS_TOKEN_TTL"],
             "refresh_token": settings["OIDC_ACCESS_TOKEN_TTL"],

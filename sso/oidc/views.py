@@ -29,7 +29,6 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from portal.toolkit import (
-    Person,
     audit,
     current_principal,
     db_session,
@@ -38,9 +37,9 @@ from portal.toolkit import (
     sign_out,
 )
 from sso.oidc import keys
-from sso.oidc.claims import PROFILE_CLAIMS, SCOPES, claims_for
+from sso.oidc.claims import PROFILE_CLAIMS, SCOPES, claims_for, load_subject
 from sso.oidc.clients import find_client, list_clients
-from sso.oidc.logout import session_sid
+from sso.oidc.logout import record_rp_session, session_sid
 from sso.oidc.models import OidcToken, digest
 from sso.oidc.server import current_server, issuer
 
@@ -129,7 +128,7 @@ def authorize() -> Any:
         return _authorize_error(400, "invalid_request",
                                 gettext("The value of “%(name)s” is too long.", name=too_long))
     principal = current_principal()
-    person = db.get(Person, principal.person_id) if principal is not None else None
+    person = load_subject(db, principal.person_id) if principal is not None else None
     server = current_server()
     prompt = (request.values.get("prompt") or "").split()
     if person is None and "none" not in prompt:
@@ -158,6 +157,9 @@ def authorize() -> Any:
             return server.create_authorization_response(grant_user=None, grant=grant)
     response = server.create_authorization_response(grant_user=person, grant=grant)
     if response.status_code == 302 and "code=" in response.headers.get("Location", ""):
+        # From now on the system may hold a session for this portal session: tell it at logout.
+        record_rp_session(db, client.client_id, session_sid(session.sid),  # type: ignore[attr-defined]
+                          person.id)
         audit(db, "oidc.authorize", client.name, client_id=client.client_id,
               scope=grant.request.scope)
     db.commit()
@@ -221,8 +223,8 @@ def userinfo() -> Any:
                      ).first()
     if row is None or row.revoked or row.is_expired():
         return _bearer_error("invalid_token", "The access token is unknown, expired or revoked.")
-    person = db.get(Person, row.person_id)
-    if person is None or not person.active:
+    person = load_subject(db, row.person_id)
+    if person is None:
         return _bearer_error("invalid_token", "The person of this token is no longer active.")
     response = jsonify(claims_for(db, person, row.scope))
     response.headers["Cache-Control"] = "no-store"
