@@ -22,8 +22,15 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 
 def packages() -> list[tuple[list[Path], Path]]:
-    """(source folders, translations folder) for the core and every built-in portlet."""
-    found = [([ROOT / "portal", ROOT / "sso"], ROOT / "portal" / "translations")]
+    """(source folders, translations folder) for the core, every built-in portlet and every
+    sign-in plugin with its own catalogue."""
+    # A sign-in plugin that ships its own catalogue (sso/<name>/translations) is a package of
+    # its own; the others' messages go into the core's catalogue.
+    own = [pkg for pkg in sorted((ROOT / "sso").iterdir()) if (pkg / "translations").is_dir()]
+    core = [ROOT / "portal"] + [pkg for pkg in sorted((ROOT / "sso").iterdir())
+                                if pkg.is_dir() and pkg not in own]
+    found = [(core, ROOT / "portal" / "translations")]
+    found += [([pkg], pkg / "translations") for pkg in own]
     for pkg in sorted((ROOT / "portlets").iterdir()):
         if (pkg / "plugin.py").exists():
             found.append(([pkg], pkg / "translations"))
