@@ -377,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
                 server = stack.enter_context(gunicorn(
                     "portal", "portal.wsgi:app", portal_env(env, scratch, "oidc"), scratch,
                     "/login"))
-                # Warm-up: keys created and parsed, connections pooled, code paths imported.
+                # Warm-up: keys created and parsed, connections pooled, code paths imported,
+                # and a first rate for each figure (it sizes wrk's -d).
+                measure_floor(floor.url, 200, scratch, args.connections)
                 measure(server.url, client["client_id"], client["client_secret"],
                         username=USERNAME, password=args.password, requests=50,
                         connections=args.connections, scratch=scratch)
