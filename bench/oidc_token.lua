@@ -1,6 +1,6 @@
 -- wrk script of bench/oidc_token.py: POST each prepared body exactly once, then stop.
 --
---   wrk -t T -c C -d MAX -s oidc_token.lua URL -- BODIES THREADS AUTHORIZATION OUT_PREFIX
+--   wrk -t T -c C -d MAX -s oidc_token.lua URL -- BODIES THREADS AUTHORIZATION OUT_PREFIX DONE
 --
 -- Thread k takes lines k, k+T, k+2T... of BODIES. A token request must never be sent twice
 -- (a code used twice is a replay, and revokes what it gave), so once a thread's share is sent,
@@ -10,7 +10,9 @@
 --
 -- wrk itself runs for the whole -d even when every thread has stopped, so it cannot time the
 -- run: each thread notes the wall clock at its first request and at its last answer, and
--- done() prints the span from the earliest start to the latest end.
+-- done() prints the span from the earliest start to the latest end. A finished thread creates
+-- the file DONE.<k>; when all exist, bench/oidc_token.py stops wrk with SIGINT (wrk then
+-- prints its summary and calls done() as at the end of -d).
 
 local threads = {}
 
@@ -43,6 +45,7 @@ function init(args)
   auth = args[3]
   out = nil
   if args[4] and args[4] ~= "" then out = io.open(args[4] .. "." .. tid, "w") end
+  done_marker = args[5] .. "." .. tid
 end
 
 function request()
@@ -67,6 +70,9 @@ function response(status, headers, body)
   if answered >= #bodies then
     finished = clock_ns()
     if out then out:close(); out = nil end
+    local marker = io.open(done_marker, "w")
+    marker:write(started, " ", finished, "\n")
+    marker:close()
     wrk.thread:stop()
   end
 end

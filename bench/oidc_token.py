@@ -33,7 +33,6 @@ import base64
 import hashlib
 import http.client
 import json
-import math
 import re
 import secrets
 import shutil
@@ -70,6 +69,7 @@ from homepage import (
 LUA = Path(__file__).resolve().parent / "oidc_token.lua"
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: codes are read from Location
 CONNECTIONS = 8
+MAX_SECONDS = 300  # one measurement's limit; it ends as soon as every request is answered
 TARGET_RPS = 300.0
 
 FLOOR_APP = textwrap.dedent(
@@ -190,11 +190,6 @@ def prepare_codes(base_url: str, cookie: str, client_id: str, n: int,
     return _parallel(range(n), connections, base_url, one)  # type: ignore[return-value]
 
 
-#: Requests/s last seen per figure: wrk runs for its whole -d even after every thread has
-#: stopped, so -d is sized from the previous rate (twice the expected time, plus 2 s).
-_rates: dict[str, float] = {}
-
-
 def hammer(label: str, base_url: str, path: str, bodies: Sequence[str],
            headers: dict[str, str], scratch: Path, connections: int = CONNECTIONS,
            keep_refresh_tokens: bool = False) -> tuple[Figures, list[str]]:
@@ -208,19 +203,30 @@ def hammer(label: str, base_url: str, path: str, bodies: Sequence[str],
     out_prefix = scratch / f"{label}.refresh"
     for old in scratch.glob(f"{label}.refresh.*"):
         old.unlink()
-    seconds = math.ceil(2 * len(bodies) / _rates.get(label, 50.0)) + 2
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+    done_prefix = scratch / f"{label}.done"
+    for old in scratch.glob(f"{label}.done.*"):
+        old.unlink()
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{MAX_SECONDS}s", "--timeout", "10s",
            "-s", str(LUA), base_url + path, "--", str(body_file), str(threads),
-           headers.get("Authorization", ""), str(out_prefix) if keep_refresh_tokens else ""]
-    log(f"$ wrk -t{threads} -c{connections} -d{seconds}s -s {LUA.name} {base_url}{path} "
-        f"({len(bodies)} bodies)")
+           headers.get("Authorization", ""), str(out_prefix) if keep_refresh_tokens else "",
+           str(done_prefix)]
+    log(f"$ wrk -t{threads} -c{connections} -s {LUA.name} {base_url}{path} ({len(bodies)} bodies)")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
-                              check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{label}: wrk did not finish within {seconds + 60} s") from None
-    if done.returncode != 0:
-        raise BenchError(f"{label}: wrk failed ({done.returncode}): {done.stderr}{done.stdout}")
+        # wrk would wait for the whole -d: stop it as soon as every thread has finished.
+        while proc.poll() is None and len(list(scratch.glob(f"{label}.done.*"))) < threads:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise BenchError(f"{label}: wrk failed ({proc.returncode}): {stderr}{stdout}")
+    done = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     line = re.search(r"oidc-bench answered=(\d+) span_ns=(-?\d+) p50_us=(\d+) p95_us=(\d+) "
                      r"non2xx=(\d+)", done.stdout)
     if not line:
@@ -229,8 +235,8 @@ def hammer(label: str, base_url: str, path: str, bodies: Sequence[str],
     if non_2xx:
         raise BenchError(f"{label}: {non_2xx} requests were refused:\n{done.stdout}")
     if answered != len(bodies) or span_ns <= 0:
-        _rates[label] = _rates.get(label, 50.0) / 4  # give the next attempt more time
-        raise BenchError(f"{label}: {answered} of {len(bodies)} answered within {seconds} s")
+        raise BenchError(f"{label}: {answered} of {len(bodies)} answered within "
+                         f"{MAX_SECONDS} s")
     tokens: list[str] = []
     if keep_refresh_tokens:
         for part in sorted(scratch.glob(f"{label}.refresh.*")):
@@ -238,7 +244,6 @@ def hammer(label: str, base_url: str, path: str, bodies: Sequence[str],
         if len(tokens) != len(bodies):
             raise BenchError(f"{label}: {len(tokens)} refresh tokens for {len(bodies)} codes")
     figures = Figures(label, len(bodies), span_ns / 1e9, p50_us / 1000, p95_us / 1000, 0)
-    _rates[label] = figures.rps
     return figures, tokens
 
 
