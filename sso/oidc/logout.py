@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import urllib.error
@@ -130,9 +129,3 @@ def _deliver(pending: list[Delivery], timeout: float) -> Iterable[Delivery]:
         return [_post(d, timeout) for d in pending]
     with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
         return list(pool.map(lambda d: _post(d, timeout), pending))
-
-
-def describe(deliveries: list[Delivery]) -> str:
-    """One line for logs and tests."""
-    return json.dumps([{"client": d.client_name, "status": d.status, "error": d.error}
-                       for d in deliveries], ensure_ascii=False)

@@ -348,6 +348,28 @@ def test_signing_out_of_the_portal_posts_logout_tokens(app: Flask, signed_in: An
     assert "oidc.backchannel_logout" in audit_actions(app)
 
 
+@pytest.mark.redis
+def test_single_sign_out_with_sessions_in_redis(tmp_path: Any,
+                                                receiver: LogoutReceiver) -> None:
+    """The production set-up: sessions live in Redis, not in the database."""
+    import redis
+
+    from tests.conftest import REDIS_URL, make_app
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = make_app(f"sqlite:///{tmp_path}/r.db", REDIS_URL=REDIS_URL)
+    seed_org(app)
+    rp = register(app, backchannel_logout_uri=receiver.url)
+    client = app.test_client()
+    Auth(client).login("zg")
+    verifier, challenge = pkce()
+    tokens = exchange(client, rp, get_code(client, rp, challenge), verifier).get_json()
+    sid = decode_id_token(client, tokens["id_token"])["sid"]
+    Auth(client).logout()
+    assert [decode_id_token(client, t)["sid"] for t in receiver.tokens] == [sid]
+    app.extensions["portal"].db.engine.dispose()
+
+
 def test_only_the_session_that_ended_is_logged_out(app: Flask, org: Org,
                                                    receiver: LogoutReceiver) -> None:
     rp = register(app, backchannel_logout_uri=receiver.url)
