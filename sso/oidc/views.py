@@ -110,11 +110,23 @@ def jwks() -> Any:
 # --- authorization -----------------------------------------------------------------------------
 
 
+def _explain(error: str) -> str:
+    """What an OAuth error code means to the person who sees it (the protocol's own
+    description, in English, is shown under it for the system's administrator)."""
+    if error == "invalid_client":
+        return gettext("This system is not registered with the portal.")
+    if error == "invalid_scope":
+        return gettext("The system asked for data it is not registered for.")
+    return gettext("The system's request is incomplete or not valid, for example its return "
+                   "address is not registered.")
+
+
 def _authorize_error(status: int, error: str, description: str) -> Any:
     """An error page for requests that cannot be sent back: unknown client, redirect URI not
     registered, oversized values (redirecting there would make the portal an open
     redirector)."""
-    return render_template("oidc/error.html", error=error, description=description), status
+    return render_template("oidc/error.html", error=error, explanation=_explain(error),
+                           description=description), status
 
 
 @bp.route("/oidc/authorize", methods=["GET", "POST"])
