@@ -39,6 +39,7 @@ from portal.toolkit import (
 from sso.oidc import keys
 from sso.oidc.claims import PROFILE_CLAIMS, SCOPES, claims_for, load_subject
 from sso.oidc.clients import find_client, list_clients
+from sso.oidc.housekeeping import maybe_prune
 from sso.oidc.logout import record_rp_session, session_sid
 from sso.oidc.models import OidcToken, digest
 from sso.oidc.server import current_server, issuer
@@ -174,6 +175,7 @@ def authorize() -> Any:
                           person.id)
         audit(db, "oidc.authorize", client.name, client_id=client.client_id,
               scope=grant.request.scope)
+        maybe_prune(db)
     db.commit()
     return response
 

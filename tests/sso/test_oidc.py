@@ -444,6 +444,31 @@ def _qs(**params: str) -> str:
     return urlencode(params)
 
 
+def test_housekeeping_forgets_expired_codes_and_tokens(app: Flask, signed_in: Any,
+                                                      rp: RP) -> None:
+    from sso.oidc.housekeeping import prune
+
+    verifier, challenge = pkce()
+    exchange(signed_in, rp, get_code(signed_in, rp, challenge), verifier)
+    _verifier, fresh_challenge = pkce()
+    get_code(signed_in, rp, fresh_challenge)  # a fresh code and token stay
+    verifier, challenge = pkce()
+    exchange(signed_in, rp, get_code(signed_in, rp, challenge), verifier)
+    with app.app_context():
+        db = app.extensions["portal"].db.session()
+        codes = sorted(db.scalars(select(OidcAuthorizationCode.id)))
+        tokens = sorted(db.scalars(select(OidcToken.id)))
+        long_ago = int(time.time()) - 3 * 24 * 3600
+        db.execute(update(OidcAuthorizationCode).where(OidcAuthorizationCode.id == codes[0])
+                   .values(issued_at=long_ago))
+        db.execute(update(OidcToken).where(OidcToken.id == tokens[0])
+                   .values(issued_at=long_ago, refresh_expires_at=long_ago))
+        prune(db)
+        db.commit()
+        assert sorted(db.scalars(select(OidcAuthorizationCode.id))) == codes[1:]
+        assert sorted(db.scalars(select(OidcToken.id))) == tokens[1:]
+
+
 # --- keys ---------------------------------------------------------------------------------------
 
 
