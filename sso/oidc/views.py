@@ -16,6 +16,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import (
     Blueprint,
     Response,
+    abort,
     jsonify,
     redirect,
     render_template,
@@ -142,6 +143,8 @@ def authorize() -> Any:
                                 gettext("The value of “%(name)s” is too long.", name=too_long))
     principal = current_principal()
     person = load_subject(db, principal.person_id) if principal is not None else None
+    if principal is not None and person is None:
+        abort(403)  # signed in, but the account has been deactivated since
     server = current_server()
     prompt = (request.values.get("prompt") or "").split()
     if person is None and "none" not in prompt:

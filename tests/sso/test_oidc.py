@@ -137,6 +137,19 @@ def test_authorize_without_a_session_goes_to_login_and_comes_back(app: Flask, or
     assert code_redirect.headers["Location"].startswith(REDIRECT + "?code=")
 
 
+def test_a_deactivated_account_gets_no_code(app: Flask, signed_in: Any, org: Org,
+                                           rp: RP) -> None:
+    with app.app_context():
+        from portal.models import Person
+
+        db = app.extensions["portal"].db.session()
+        db.get(Person, org.people["zg"]).active = False
+        db.commit()
+    _verifier, challenge = pkce()
+    resp = signed_in.get(authorize_path(rp, challenge))
+    assert resp.status_code == 403 and "Location" not in resp.headers
+
+
 def test_prompt_none_without_a_session_answers_login_required(app: Flask, org: Org,
                                                               rp: RP) -> None:
     _verifier, challenge = pkce()
