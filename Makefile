@@ -73,6 +73,11 @@ demo: install
 bench: install services
 	$(BIN)/python bench/homepage.py
 
+# The OpenID Connect token endpoint (code exchange, refresh) against a bare-Flask floor.
+.PHONY: bench-oidc
+bench-oidc: install services
+	$(BIN)/python bench/oidc_token.py
+
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \
 	  *.egg-info build dist
