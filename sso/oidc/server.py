@@ -1,25 +1,29 @@
 """The Authlib authorization server wired to the portal: grants, PKCE, ID tokens, storage.
 
 Authlib does the protocol (parameter checks, client authentication, error codes); this module
-says where things are stored and what goes into tokens. Codes are single-use: the first
-exchange marks a code used in the same statement that checks it, so two concurrent exchanges
-cannot both succeed, and a later one is a replay that revokes what the first obtained.
+says where things are stored and what goes into tokens.
+
+Codes and refresh tokens are single-use. They are read first and *claimed* (marked used) by a
+conditional UPDATE in the same short write that stores the new tokens, committed at once: of two
+concurrent exchanges only one can claim, and the write lock (SQLite has one writer at a time) is
+held for two statements, not for the whole request with its queries and RSA signature. A code
+or refresh token presented again is a replay, which revokes everything issued from it.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, current_app, request, session
 from joserfc.jwk import RSAKey
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import CursorResult, Result, exists, select, update
 from sqlalchemy.orm import Session
 
 from portal.toolkit import audit, db_session, setting
@@ -69,40 +73,23 @@ class PortalCodeGrant(AuthorizationCodeGrant):
     def query_authorization_code(self, code: str,
                                  client: OidcClient) -> OidcAuthorizationCode | None:
         db = db_session()
-        # Claim the code in the statement that finds it: of two concurrent exchanges, one wins.
-        row = db.scalars(
-            update(OidcAuthorizationCode)
-            .where(OidcAuthorizationCode.code_hash == digest(code),
-                   OidcAuthorizationCode.client_id == client.client_id,
-                   OidcAuthorizationCode.used_at.is_(None))
-            .values(used_at=now()).returning(OidcAuthorizationCode)).first()
+        row = db.scalars(select(OidcAuthorizationCode).where(
+            OidcAuthorizationCode.code_hash == digest(code),
+            OidcAuthorizationCode.client_id == client.client_id)).first()
         if row is None:
-            self._refuse(db, code, client)
+            audit(db, "oidc.code_unknown", client.name, client_id=client.client_id)
+            return None
+        if row.used_at is not None:
+            _code_replayed(db, row, client)
             return None
         if now() - row.issued_at > int(setting("OIDC_CODE_TTL")):  # type: ignore[call-overload]
             audit(db, "oidc.code_expired", client.name, client_id=client.client_id,
                   person_id=row.person_id)
             return None
-        return row
-
-    @staticmethod
-    def _refuse(db: Session, code: str, client: OidcClient) -> None:
-        """Why a code did not work: unknown (or another client's), or used before."""
-        used = db.scalars(select(OidcAuthorizationCode).where(
-            OidcAuthorizationCode.code_hash == digest(code),
-            OidcAuthorizationCode.client_id == client.client_id)).first()
-        if used is None:
-            audit(db, "oidc.code_unknown", client.name, client_id=client.client_id)
-            return
-        # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
-        _revoke_grant(used.id)
-        audit(db, "oidc.code_replayed", client.name, client_id=client.client_id,
-              person_id=used.person_id)
-        log.warning("authorization code replayed by client %s; its tokens are revoked",
-                    client.client_id)
+        return row  # claimed in save_token
 
     def delete_authorization_code(self, authorization_code: OidcAuthorizationCode) -> None:
-        """Kept, marked used (see ``query_authorization_code``), until it expires."""
+        """Kept, marked used (see ``save_token``), so that a replay is recognised."""
 
     def authenticate_user(self, authorization_code: OidcAuthorizationCode) -> Subject | None:
         return load_subject(db_session(), authorization_code.person_id)
@@ -114,30 +101,20 @@ class PortalRefreshTokenGrant(RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> OidcToken | None:
         db = db_session()
-        hashed = digest(refresh_token)
-        row = db.scalars(
-            update(OidcToken)
-            .where(OidcToken.refresh_token_hash == hashed, OidcToken.revoked.is_(False),
-                   or_(OidcToken.refresh_expires_at.is_(None),
-                       OidcToken.refresh_expires_at > now()))
-            .values(revoked=True).returning(OidcToken)).first()
-        if row is not None:
-            return row
-        reused = db.scalars(select(OidcToken).where(OidcToken.refresh_token_hash == hashed,
-                                                    OidcToken.revoked.is_(True))).first()
-        if reused is not None:
-            # A rotated (or revoked) refresh token came back: somebody holds a copy.
-            if reused.grant_id is not None:
-                _revoke_grant(reused.grant_id)
-            audit(db, "oidc.refresh_reused", reused.client_id, client_id=reused.client_id,
-                  person_id=reused.person_id)
-        return None
+        row = db.scalars(select(OidcToken).where(
+            OidcToken.refresh_token_hash == digest(refresh_token))).first()
+        if row is None or row.refresh_expired():
+            return None
+        if row.revoked:
+            _refresh_reused(db, row)
+            return None
+        return row  # claimed in save_token
 
     def authenticate_user(self, refresh_token: OidcToken) -> Subject | None:
         return load_subject(db_session(), refresh_token.person_id)
 
     def revoke_old_credential(self, refresh_token: OidcToken) -> None:
-        """Already revoked when it was claimed in ``authenticate_refresh_token``."""
+        """Already revoked: claiming it in ``save_token`` revoked it."""
 
 
 class S256Challenge(CodeChallenge):
@@ -184,24 +161,58 @@ class PortalOpenIDCode(OpenIDCode):
 
 
 def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
-    """Store digests of the new tokens; the chain (grant, sid) carries over on refresh."""
+    """Claim the code or refresh token the new tokens replace, store digests of the new ones
+    and commit: one short write. The chain (grant, sid) carries over on refresh."""
     db = db_session()
-    code = getattr(request, "authorization_code", None)
-    previous = getattr(request, "refresh_token", None)
+    code: OidcAuthorizationCode | None = getattr(request, "authorization_code", None)
+    previous: OidcToken | None = getattr(request, "refresh_token", None)
+    if code is not None and not _claimed(db.execute(
+            update(OidcAuthorizationCode)
+            .where(OidcAuthorizationCode.id == code.id, OidcAuthorizationCode.used_at.is_(None))
+            .values(used_at=now()))):
+        _code_replayed(db, code, request.client)  # a concurrent exchange was first
+        raise InvalidGrantError("Invalid 'code' in request.")
+    if previous is not None and not _claimed(db.execute(
+            update(OidcToken).where(OidcToken.id == previous.id, OidcToken.revoked.is_(False))
+            .values(revoked=True))):
+        _refresh_reused(db, previous)
+        raise InvalidGrantError()
     origin = code or previous
     grant_id = code.id if code is not None else previous.grant_id if previous else None
-    sid = origin.sid if origin is not None else None
     refresh = token.get("refresh_token")
     refresh_ttl = int(setting("OIDC_REFRESH_TOKEN_TTL"))  # type: ignore[call-overload]
     db.add(OidcToken(
         client_id=request.client.client_id, person_id=request.user.id, grant_id=grant_id,
         access_token_hash=digest(token["access_token"]),
         refresh_token_hash=digest(refresh) if refresh else None,
-        scope=token.get("scope", ""), sid=sid,
+        scope=token.get("scope", ""), sid=origin.sid if origin is not None else None,
         auth_time=origin.auth_time if origin is not None else None,
         expires_in=int(token["expires_in"]),
         refresh_expires_at=now() + refresh_ttl if refresh else None,
     ))
+    db.commit()
+
+
+def _claimed(result: Result[Any]) -> bool:
+    """Whether the conditional UPDATE changed its row (the claim succeeded)."""
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def _code_replayed(db: Session, code: OidcAuthorizationCode, client: OidcClient) -> None:
+    # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
+    _revoke_grant(code.id)
+    audit(db, "oidc.code_replayed", client.name, client_id=client.client_id,
+          person_id=code.person_id)
+    log.warning("authorization code replayed by client %s; its tokens are revoked",
+                client.client_id)
+
+
+def _refresh_reused(db: Session, token: OidcToken) -> None:
+    # A rotated (or revoked) refresh token came back: somebody holds a copy.
+    if token.grant_id is not None:
+        _revoke_grant(token.grant_id)
+    audit(db, "oidc.refresh_reused", token.client_id, client_id=token.client_id,
+          person_id=token.person_id)
 
 
 def _random_token(*_args: Any, **_kwargs: Any) -> str:
