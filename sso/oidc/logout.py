@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
 from joserfc import jwt
@@ -93,11 +93,11 @@ def _post(delivery: Delivery, timeout: float) -> Delivery:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(req, timeout=timeout) as resp:
-            return Delivery(**{**delivery.__dict__, "status": resp.status})
+            return replace(delivery, status=resp.status)
     except urllib.error.HTTPError as exc:
-        return Delivery(**{**delivery.__dict__, "status": exc.code, "error": str(exc.reason)})
+        return replace(delivery, status=exc.code, error=str(exc.reason))
     except (urllib.error.URLError, OSError) as exc:
-        return Delivery(**{**delivery.__dict__, "error": str(getattr(exc, "reason", exc))})
+        return replace(delivery, error=str(getattr(exc, "reason", exc)))
 
 
 def end_rp_sessions(db: Session, sid: str, issuer: str, timeout: float) -> list[Delivery]:
