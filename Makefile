@@ -38,7 +38,8 @@ $(STAMP): pyproject.toml
 
 # Compile the message catalogues of the core and of every portlet that ships some.
 translations: venv
-	@for dir in portal/translations portlets/*/translations sso/*/translations; do \
+	@for dir in portal/translations portlets/*/translations sso/*/translations \
+	           connectors/*/translations; do \
 	  [ -d "$$dir" ] || continue; \
 	  find "$$dir" -name '*.po' | grep -q . || continue; \
 	  echo "$(BIN)/pybabel compile -f -d $$dir"; \
@@ -83,6 +84,11 @@ bench: install services
 # LDAP sign-ins/s and p95 against a bare Flask floor (same run); never fails on a timing.
 bench-login: install services
 	$(BIN)/python bench/login.py
+
+# The OpenID Connect token endpoint (code exchange, refresh) against a bare-Flask floor.
+.PHONY: bench-oidc
+bench-oidc: install services
+	$(BIN)/python bench/oidc_token.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \

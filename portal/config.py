@@ -113,6 +113,16 @@ SETTINGS: tuple[Setting, ...] = (
              "company CA issued it) or directory (its UID is looked up as a user name)."),
     _setting("ADMIN_ASSURANCE", str, "password",
              "Sign-in level the admin pages need: password, or certificate in production."),
+    _setting("OIDC_ISSUER", str, "",
+             "OpenID Connect issuer URL (the portal's public base URL). Empty: the URL the "
+             "request came in on."),
+    _setting("OIDC_CODE_TTL", int, 120, "Seconds an OpenID Connect authorization code lives."),
+    _setting("OIDC_ID_TOKEN_TTL", int, 600, "Seconds an ID token is valid."),
+    _setting("OIDC_ACCESS_TOKEN_TTL", int, 600, "Seconds an OpenID Connect access token is valid."),
+    _setting("OIDC_REFRESH_TOKEN_TTL", int, 12 * 3600,
+             "Seconds a refresh token is valid (each is used once: rotation)."),
+    _setting("OIDC_BACKCHANNEL_TIMEOUT", float, 3.0,
+             "Seconds to wait for a relying party to accept a back-channel logout."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

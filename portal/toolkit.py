@@ -32,6 +32,7 @@ from portal.portlet import (
     WindowState,
 )
 from portal.query import prefix_match
+from portal.signin import sign_out
 from portal.todo import TodoItem, todo_items
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "prefix_match",
     "role_required",
     "setting",
+    "sign_out",
     "subtree_ids",
     "todo_items",
     "verify_password",

@@ -45,7 +45,8 @@ def test_templates_have_no_hard_coded_chinese() -> None:
     """Chinese in a template outside ``{{ }}`` would not switch to English."""
     offenders = []
     for template in [*ROOT.glob("portal/templates/**/*.html"),
-                     *ROOT.glob("portlets/*/templates/**/*.html")]:
+                     *ROOT.glob("portlets/*/templates/**/*.html"),
+                     *ROOT.glob("sso/*/templates/**/*.html")]:
         text = TEXT_OUTSIDE_TAGS.sub("", template.read_text(encoding="utf-8"))
         offenders += [f"{template.relative_to(ROOT)}: {m}" for m in HAN.findall(text)
                       if m not in NOT_MESSAGES]
