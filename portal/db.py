@@ -6,7 +6,7 @@ end of each request and each render.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,3 +89,37 @@ def get_db() -> Database:
 def db_session() -> Session:
     """The current thread's session of the current app."""
     return get_db().session()
+
+
+_AFTER_COMMIT = "portal_after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run *callback* once *session*'s transaction has committed, in the current app's context;
+    never if it rolls back.
+
+    For what must follow the change and may not precede it: telling open pages, dropping cached
+    windows that a concurrent render could otherwise fill again with the old state.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not session.info.get(_AFTER_COMMIT + "_hooked"):
+        session.info[_AFTER_COMMIT + "_hooked"] = True
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(_AFTER_COMMIT, None))
+    session.info.setdefault(_AFTER_COMMIT, []).append((app, callback))
+
+
+def _run_after_commit(session: Session) -> None:
+    import logging
+
+    from flask import has_app_context
+
+    for app, callback in session.info.pop(_AFTER_COMMIT, None) or []:
+        try:
+            if has_app_context():
+                callback()
+            else:  # pushing a context only when there is none: popping one removes sessions
+                with app.app_context():
+                    callback()
+        except Exception:  # the change is committed: a failing follower must not undo it
+            logging.getLogger(__name__).exception("after-commit callback %r failed", callback)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from portal.auth import AuthBackend, Principal
     from portal.events import DomainEvent
+    from portal.live import LiveBadge
     from portal.portlet import Portlet
     from portal.todo import TodoItem
 
@@ -175,4 +176,14 @@ def portal_posts_for(principal: Principal) -> list[str] | None:
     The first plugin that returns a list wins (e.g. an LDAP plugin mapping groups to posts);
     return ``None`` to leave the decision to the next one. The core's own implementation, which
     reads post assignments, runs last.
+    """
+
+
+@hookspec
+def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
+    """Return counters for the page header (unread notices...) that live updates keep current.
+
+    Called when a signed-in page's header is rendered; keep it cheap (no queries): the page
+    fetches each badge's ``count_url`` itself, and again whenever a live message asks to
+    refresh the badge's ``portlet``.
     """

@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.views import admin, auth, ops, pages
+from portal.views import admin, auth, live, ops, pages
 
 log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    for bp in (auth.bp, pages.bp, admin.bp, ops.bp):
+    for bp in (auth.bp, pages.bp, admin.bp, ops.bp, live.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)
