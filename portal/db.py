@@ -102,11 +102,18 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     windows that a concurrent render could otherwise fill again with the old state.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if session.get_transaction() is None:
+        session.begin()  # what the next statement would do; a rollback must find it
     if not session.info.get(_AFTER_COMMIT + "_hooked"):
         session.info[_AFTER_COMMIT + "_hooked"] = True
         event.listen(session, "after_commit", _run_after_commit)
-        event.listen(session, "after_rollback", lambda s: s.info.pop(_AFTER_COMMIT, None))
+        event.listen(session, "after_soft_rollback", _forget_after_commit)
     session.info.setdefault(_AFTER_COMMIT, []).append((app, callback))
+
+
+def _forget_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _run_after_commit(session: Session) -> None:

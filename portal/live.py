@@ -12,8 +12,10 @@ browser sends back to resume.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -275,7 +277,7 @@ class MemoryBroker:
 
 # Log and announce in one round trip, atomically: a listener never sees an id the log lacks.
 _PUBLISH = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'to', ARGV[2], 'm', ARGV[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'to', ARGV[2], 'm', ARGV[3])
 redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3])
 return id
 """
@@ -298,8 +300,10 @@ class RedisBroker:
         import redis
 
         self.hub = hub
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5,
-                                          health_check_interval=30)
+        # Typed loosely: redis-py's stubs type every reply as a union of all reply types.
+        self.redis: Any = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5,
+                                               health_check_interval=30,
+                                               client_name=f"{prefix}:{os.getpid()}")
         self.backlog = backlog
         self.log_key = f"{prefix}:log"
         self.channel = f"{prefix}:fanout"
@@ -352,10 +356,9 @@ class RedisBroker:
         self.hub.remove(sub)
 
     def close(self) -> None:
+        """End the streams; the listener stops within a second (safe in a signal handler)."""
         self._stop.set()
         self.hub.close()
-        if self._thread is not None:
-            self._thread.join(timeout=3)
 
     # The listener ---------------------------------------------------------------------------
 
@@ -395,10 +398,8 @@ class RedisBroker:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
-                try:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail
                     pubsub.close()
-                except Exception:  # closing a broken connection may fail; nothing to do
-                    pass
 
     def _receive(self, payload: str) -> None:
         entry_id, to, raw = payload.split("\n", 2)
@@ -463,7 +464,8 @@ def _live_badges() -> list[LiveBadge]:
 
 
 def broker_of(app: Flask) -> Broker:
-    return app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    broker: Broker = app.extensions[EXTENSION]
+    return broker
 
 
 def shutdown(app: Flask) -> None:
@@ -494,7 +496,11 @@ def publish_after_commit(session: Session, person_ids: Iterable[int],
                          message: LiveMessage) -> None:
     """``publish`` once *session*'s transaction commits; forgotten if it rolls back."""
     people = list(person_ids)
-    after_commit(session, lambda: publish(people, message) and None)
+
+    def send() -> None:
+        publish(people, message)
+
+    after_commit(session, send)
 
 
 def replay_messages(replay: Replay) -> Iterator[dict[str, Any]]:

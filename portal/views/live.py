@@ -40,7 +40,7 @@ def _refuse(status: int, message: str, retry_after: int | None = None) -> Respon
     return resp
 
 
-def _checked(cursor: str | None) -> str | None | Response:
+def _checked(cursor: str | None) -> str | Response | None:
     """The reader's cursor when it is a message id; a 400 response when it is not."""
     if not cursor:
         return None
