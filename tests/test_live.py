@@ -62,7 +62,8 @@ class Stream:
         self.response.close()
 
 
-def notification_for(org: Org, *people: str, title: str = "许可证变更：海宁测试便利店0") -> Notification:
+def notification_for(org: Org, *people: str,
+                     title: str = "许可证变更：海宁测试便利店0") -> Notification:
     return Notification(kind="customer.license_changed", title=title, link="/p/notices/",
                         recipients=tuple(org.people[p] for p in people))
 
