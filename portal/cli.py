@@ -206,8 +206,10 @@ def serve(host: str, port: int, workers: int | None, threads: int,
 @click.option("--once", is_flag=True, help="One round: deliver what is pending, then exit.")
 @click.option("--interval", type=click.FloatRange(min=0.01, max=60), default=None,
               help="Seconds between looks at an idle outbox (default OUTBOX_POLL_INTERVAL).")
+@click.option("--batch", type=click.IntRange(min=1, max=1000), default=50, show_default=True,
+              help="Events delivered per transaction.")
 @with_appcontext
-def worker_cmd(once: bool, interval: float | None) -> None:
+def worker_cmd(once: bool, interval: float | None, batch: int) -> None:
     """Deliver domain events written by other processes (sync workers...) within a second.
 
     Stops cleanly on SIGTERM or Ctrl-C, after the event in hand.
@@ -224,7 +226,7 @@ def worker_cmd(once: bool, interval: float | None) -> None:
             signal.signal(sig, lambda _signum, _frame: stop.set())
         click.echo("outbox worker started; stop with Ctrl-C or SIGTERM")
     try:
-        total = worker.run(app, stop, interval=interval, once=once)
+        total = worker.run(app, stop, interval=interval, once=once, batch=batch)
     except Exception as exc:
         raise click.ClickException(f"the outbox could not be dispatched: {exc}") from None
     click.echo(f"{total} event(s) delivered")

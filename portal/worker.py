@@ -21,12 +21,17 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
 
 
+BATCH = 50
+
+
 def run(app: Flask, stop: threading.Event, *, interval: float | None = None,
-        once: bool = False) -> int:
+        once: bool = False, batch: int = BATCH) -> int:
     """Dispatch until *stop* is set (or one round with *once*); returns events delivered.
 
-    A failing round (database down) is logged and retried with a growing pause, so the worker
-    outlives an outage instead of exiting into a restart loop.
+    Events are delivered *batch* to a transaction, which is what lets one worker keep up with
+    a sync's flow (one commit per batch instead of per event). A failing round (database down)
+    is logged and retried with a growing pause, so the worker outlives an outage instead of
+    exiting into a restart loop.
     """
     state = app.extensions["portal"]
     idle = float(interval if interval is not None else state.settings["OUTBOX_POLL_INTERVAL"])
@@ -35,7 +40,7 @@ def run(app: Flask, stop: threading.Event, *, interval: float | None = None,
     while not stop.is_set():
         with app.app_context():
             try:
-                done = dispatch_pending(app)
+                done = dispatch_pending(app, batch=batch)
             except Exception as exc:
                 log.error("outbox worker: dispatch failed (%s); retrying in %.1fs", exc, pause)
                 pause = min(max(pause, 0.5) * 2, MAX_BACKOFF)
