@@ -22,6 +22,7 @@ import argparse
 import http.client
 import http.cookiejar
 import json
+import math
 import os
 import random
 import re
@@ -36,9 +37,9 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -229,9 +230,9 @@ def background(source: Source, rate: float, stop: threading.Event, staff: list[i
 
 
 def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
+    return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1]
 
 
 def main(argv: list[str] | None = None) -> int:
