@@ -220,6 +220,10 @@ def worker_cmd(once: bool, interval: float | None, batch: int) -> None:
     from portal import worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.extensions["portal"].settings["REDIS_URL"]:
+        click.echo("warning: without REDIS_URL, open pages do not hear of what this worker "
+                   "delivers; in the embedded mode `portal serve` runs the outbox itself",
+                   err=True)
     stop = threading.Event()
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,15 +6,17 @@ end of each request and each render.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -117,10 +119,6 @@ def _forget_after_commit(session: Session, previous_transaction: Any) -> None:
 
 
 def _run_after_commit(session: Session) -> None:
-    import logging
-
-    from flask import has_app_context
-
     for app, callback in session.info.pop(_AFTER_COMMIT, None) or []:
         try:
             if has_app_context():
@@ -129,4 +127,4 @@ def _run_after_commit(session: Session) -> None:
                 with app.app_context():
                     callback()
         except Exception:  # the change is committed: a failing follower must not undo it
-            logging.getLogger(__name__).exception("after-commit callback %r failed", callback)
+            log.exception("after-commit callback %r failed", callback)
