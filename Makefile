@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # One step after the other, even under `make -j`: the steps share the virtualenv.
 .NOTPARALLEL:
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
-        demo bench clean
+        demo bench bench-live clean
 
 ## Installation ---------------------------------------------------------------------------
 
@@ -72,6 +72,10 @@ demo: install
 # Prints figures (requests/s, latency, worker memory); never fails on a timing.
 bench: install services
 	$(BIN)/python bench/homepage.py
+
+# A change -> its notice on an open event stream, p50/p95, with 50 notifications/s behind.
+bench-live: install services
+	$(BIN)/python bench/live.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \
