@@ -14,6 +14,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
         demo bench clean
 .PHONY: demo-ldap bench-login
+        demo bench bench-live clean
 
 ## Installation ---------------------------------------------------------------------------
 
@@ -89,6 +90,9 @@ bench-login: install services
 .PHONY: bench-oidc
 bench-oidc: install services
 	$(BIN)/python bench/oidc_token.py
+# A change -> its notice on an open event stream, p50/p95, with 50 notifications/s behind.
+bench-live: install services
+	$(BIN)/python bench/live.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \

@@ -107,6 +107,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from portal.views import register_views
 
     register_views(app)
+    from portal import live
+
+    live.init_app(app)
     _register_blueprints(app, state)
     with app.app_context():  # checking preferences may produce translated messages
         state.layouts, state.layout_problems = load_layouts(settings["LAYOUTS_DIR"],

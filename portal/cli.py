@@ -241,7 +241,8 @@ def new_portlet(name: str, target: str) -> None:
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(host: str, port: int, workers: int | None, threads: int,
           gunicorn_args: tuple[str, ...]) -> None:
-    """Run the portal under gunicorn (gthread workers)."""
+    """Run the portal under gunicorn (gthread workers; --threads for pages, plus
+    LIVE_STREAMS_PER_PROCESS for live event streams)."""
     import tempfile
 
     from portal.config import load
@@ -251,12 +252,50 @@ def serve(host: str, port: int, workers: int | None, threads: int,
         # Without Redis the cache and breakers live in the process: keep one process (with
         # threads) so that invalidations reach every request.
         workers = 2 * (os.cpu_count() or 1) if settings["REDIS_URL"] else 1
+    if settings["LIVE_ENABLED"]:
+        # An open event stream holds a thread: give streams their own, so pages keep *threads*.
+        threads += settings["LIVE_STREAMS_PER_PROCESS"]
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-prom-"))
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", str(threads), "--access-logfile", "-",
-            "--timeout", "60", "--graceful-timeout", "20", *gunicorn_args, "portal.wsgi:app"]
+            "--timeout", "60", "--graceful-timeout", "20",
+            "--config", "python:portal.gunicorn_conf", *gunicorn_args, "portal.wsgi:app"]
     click.echo(" ".join(args))
     os.execv(args[0], args)
+
+
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="One round: deliver what is pending, then exit.")
+@click.option("--interval", type=click.FloatRange(min=0.01, max=60), default=None,
+              help="Seconds between looks at an idle outbox (default OUTBOX_POLL_INTERVAL).")
+@click.option("--batch", type=click.IntRange(min=1, max=1000), default=50, show_default=True,
+              help="Events delivered per transaction.")
+@with_appcontext
+def worker_cmd(once: bool, interval: float | None, batch: int) -> None:
+    """Deliver domain events written by other processes (sync workers...) within a second.
+
+    Stops cleanly on SIGTERM or Ctrl-C, after the event in hand.
+    """
+    import signal
+    import threading
+
+    from portal import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.extensions["portal"].settings["REDIS_URL"]:
+        click.echo("warning: without REDIS_URL, open pages do not hear of what this worker "
+                   "delivers; in the embedded mode `portal serve` runs the outbox itself",
+                   err=True)
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _signum, _frame: stop.set())
+        click.echo("outbox worker started; stop with Ctrl-C or SIGTERM")
+    try:
+        total = worker.run(app, stop, interval=interval, once=once, batch=batch)
+    except Exception as exc:
+        raise click.ClickException(f"the outbox could not be dispatched: {exc}") from None
+    click.echo(f"{total} event(s) delivered")
 
 
 def _add_plugin_commands() -> None:

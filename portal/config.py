@@ -123,6 +123,24 @@ SETTINGS: tuple[Setting, ...] = (
              "Seconds a refresh token is valid (each is used once: rotation)."),
     _setting("OIDC_BACKCHANNEL_TIMEOUT", float, 3.0,
              "Seconds to wait for a relying party to accept a back-channel logout."),
+    _setting("LIVE_ENABLED", bool, True,
+             "Push live updates (new notices...) to open pages: Server-Sent Events, polling as "
+             "the fallback."),
+    _setting("LIVE_HEARTBEAT", float, 15.0,
+             "Seconds between keep-alive comments on an idle event stream."),
+    _setting("LIVE_STREAM_LIFETIME", float, 300.0,
+             "Seconds after which an event stream ends; the browser reconnects and resumes."),
+    _setting("LIVE_STREAMS_PER_USER", int, 6,
+             "Open event streams one person may hold per web process (browser tabs)."),
+    _setting("LIVE_STREAMS_PER_PROCESS", int, 64,
+             "Open event streams per web process; `portal serve` adds this many threads to each "
+             "worker so that streams never take the threads pages need."),
+    _setting("LIVE_BACKLOG", int, 10000,
+             "Live messages kept for pages that reconnect (Redis stream or in-process log)."),
+    _setting("LIVE_POLL_INTERVAL", float, 5.0,
+             "Seconds between checks of a page that cannot keep an event stream open."),
+    _setting("OUTBOX_POLL_INTERVAL", float, 0.2,
+             "Seconds `portal worker` waits between looks at the outbox when it is idle."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

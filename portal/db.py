@@ -6,15 +6,17 @@ end of each request and each render.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -89,3 +91,40 @@ def get_db() -> Database:
 def db_session() -> Session:
     """The current thread's session of the current app."""
     return get_db().session()
+
+
+_AFTER_COMMIT = "portal_after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run *callback* once *session*'s transaction has committed, in the current app's context;
+    never if it rolls back.
+
+    For what must follow the change and may not precede it: telling open pages, dropping cached
+    windows that a concurrent render could otherwise fill again with the old state.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if session.get_transaction() is None:
+        session.begin()  # what the next statement would do; a rollback must find it
+    if not session.info.get(_AFTER_COMMIT + "_hooked"):
+        session.info[_AFTER_COMMIT + "_hooked"] = True
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_soft_rollback", _forget_after_commit)
+    session.info.setdefault(_AFTER_COMMIT, []).append((app, callback))
+
+
+def _forget_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def _run_after_commit(session: Session) -> None:
+    for app, callback in session.info.pop(_AFTER_COMMIT, None) or []:
+        try:
+            if has_app_context():
+                callback()
+            else:  # pushing a context only when there is none: popping one removes sessions
+                with app.app_context():
+                    callback()
+        except Exception:  # the change is committed: a failing follower must not undo it
+            log.exception("after-commit callback %r failed", callback)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from portal.auth import AuthBackend, Principal
     from portal.events import DomainEvent
+    from portal.live import LiveBadge
     from portal.portlet import Portlet
     from portal.todo import TodoItem
 
@@ -206,4 +207,11 @@ def portal_admin_links() -> Iterable[tuple[str, str, str]]:
     For a plugin's own admin pages (certificates, OpenID Connect clients...); called when an
     administrator opens ``/admin/``, in the request, so ``url_for`` works. Labels and
     descriptions are translated text. Protect the pages themselves with ``admin_required``.
+@hookspec
+def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
+    """Return counters for the page header (unread notices...) that live updates keep current.
+
+    Called when a signed-in page's header is rendered; keep it cheap (no queries): the page
+    fetches each badge's ``count_url`` itself, and again whenever a live message asks to
+    refresh the badge's ``portlet``.
     """

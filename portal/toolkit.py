@@ -13,8 +13,9 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
-from portal.db import Model, db_session
+from portal.db import Model, after_commit, db_session
 from portal.events import DomainEvent, emit
+from portal.live import LiveBadge, LiveMessage, publish, publish_after_commit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.notify import Notification, NotificationChannel, notification_for, notify
 from portal.passwords import hash_password, verify_password
@@ -42,6 +43,8 @@ __all__ = [
     "DirectoryUnavailable",
     "DomainEvent",
     "Identity",
+    "LiveBadge",
+    "LiveMessage",
     "Mode",
     "Model",
     "Notification",
@@ -59,6 +62,7 @@ __all__ = [
     "TodoItem",
     "Variance",
     "WindowState",
+    "after_commit",
     "audit",
     "current_principal",
     "customer_scope",
@@ -76,6 +80,8 @@ __all__ = [
     "people_in_units",
     "people_with_posts",
     "prefix_match",
+    "publish",
+    "publish_after_commit",
     "role_required",
     "setting",
     "sign_out",

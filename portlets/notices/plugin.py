@@ -14,6 +14,7 @@ from sqlalchemy import select
 from portal.toolkit import (
     CachePolicy,
     DomainEvent,
+    LiveBadge,
     Mode,
     Person,
     Portlet,
@@ -26,6 +27,7 @@ from portal.toolkit import (
     TodoItem,
     Variance,
     db_session,
+    gettext,
     hookimpl,
     lazy_gettext,
     notification_for,
@@ -108,9 +110,16 @@ def portal_handle_event(event: DomainEvent) -> None:
     notification = notification_for(event, PortalChannel.name)
     if notification is None:
         return
-    notice = service.deliver(db_session(), event.id, notification)
-    if notice is not None:
-        service.refresh_windows(notification.recipients)
+    # Delivery announces the notice to its recipients once the outbox transaction commits.
+    service.deliver(db_session(), event.id, notification)
+
+
+@hookimpl
+def portal_live_badges(principal: Principal) -> Iterable[LiveBadge]:
+    """The unread count in the page header, kept current by the notices' live messages."""
+    return [LiveBadge(name="notices", label=gettext("Unread notices"),
+                      url=url_for("notices.inbox"), count_url=url_for("notices.unread"),
+                      portlet=PORTLET.id, icon="✉")]
 
 
 @hookimpl

@@ -5,23 +5,28 @@ Views and the demo-data hook both go through here, so the rules hold wherever a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.toolkit import (
+    LiveMessage,
     Notification,
     OrgUnit,
     Person,
     Post,
     Principal,
+    after_commit,
     emit,
     gettext,
     invalidate,
     people_in_units,
     people_with_posts,
+    publish_after_commit,
     subtree_ids,
 )
 from portlets.notices.models import Notice, NoticeReceipt, NoticeTarget
@@ -125,6 +130,7 @@ def submit(session: Session, notice: Notice, now: datetime | None = None) -> int
     session.add_all(NoticeReceipt(notice_id=notice.id, person_id=p) for p in sorted(people))
     emit(session, "notice.submitted", notice_id=notice.id, sender_id=notice.sender_id,
          recipients=len(people))
+    announce(session, notice, people)
     return len(people)
 
 
@@ -134,12 +140,38 @@ def refresh_windows(person_ids: set[int] | list[int]) -> None:
         invalidate(PORTLET_ID, user=pid)
 
 
+def notice_path(notice_id: int) -> str:
+    """The notice's page, also outside a request (the outbox worker)."""
+    if has_request_context():
+        return url_for("notices.show", notice_id=notice_id)
+    return current_app.url_map.bind("").build("notices.show", {"notice_id": notice_id})
+
+
+def announce(session: Session, notice: Notice, people: Iterable[int]) -> None:
+    """Once *notice* is committed: its recipients' windows are stale, and their open pages
+    hear of it (a toast, the window and the header badge reload).
+
+    Both wait for the commit: a window rendered before it would be cached without the notice,
+    and a page told before it would reload a window that does not show it yet.
+    """
+    recipients = sorted(set(people))
+    if not recipients:
+        return
+    after_commit(session, lambda: refresh_windows(recipients))
+    publish_after_commit(session, recipients, LiveMessage(
+        type="notice", key=f"notice:{notice.id}", title=notice.title,
+        link=notice_path(notice.id), refresh=(PORTLET_ID,)))
+
+
 def mark_read(session: Session, notice_id: int, person_id: int) -> bool:
+    """Mark the receipt read; the reader's other open pages update their count."""
     receipt = session.scalars(select(NoticeReceipt).where(
         NoticeReceipt.notice_id == notice_id, NoticeReceipt.person_id == person_id)).first()
     if receipt is None or receipt.read_at is not None:
         return False
     receipt.read_at = datetime.now()
+    publish_after_commit(session, [person_id], LiveMessage(
+        type="notice.read", key=f"notice-read:{notice_id}", refresh=(PORTLET_ID,)))
     return True
 
 
@@ -164,11 +196,11 @@ def deliver(session: Session, event_id: int, notification: Notification,
     ``event_id`` makes a second notice impossible even if that guarantee were ever lost.
     Recipients who left (inactive or deleted) are skipped.
     """
-    if session.scalar(select(Notice.id).where(Notice.event_id == event_id)) is not None:
-        return None
+    # One round trip for both questions: the outbox worker runs this for every notification.
     people = list(session.scalars(select(Person.id).where(
-        Person.id.in_(notification.recipients), Person.active.is_(True))))
-    if not people:
+        Person.id.in_(notification.recipients), Person.active.is_(True),
+        ~select(Notice.id).where(Notice.event_id == event_id).exists())))
+    if not people:  # already delivered, or nobody left to tell
         return None
     notice = Notice(title=notification.title[:MAX_TITLE], content=notification.body,
                     sender_id=None, sender_name=gettext("Portal"), kind=notification.kind,
@@ -177,4 +209,5 @@ def deliver(session: Session, event_id: int, notification: Notification,
     session.add(notice)
     session.flush()
     session.add_all(NoticeReceipt(notice_id=notice.id, person_id=p) for p in sorted(people))
+    announce(session, notice, people)
     return notice

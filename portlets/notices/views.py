@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from portal.toolkit import (
@@ -124,9 +133,9 @@ def _save(notice: Notice | None) -> Any:
         return _compose(form, errors, notice)
     s.flush()
     if request.form.get("action") == "submit":
-        count = service.submit(s, saved)
+        count = service.submit(s, saved)  # refreshes the recipients' windows on commit
         s.commit()
-        service.refresh_windows({principal.person_id, *service.recipients(s, saved)})
+        service.refresh_windows({principal.person_id})
         flash(gettext("Notice sent to %(n)d people.", n=count), "info")
         return redirect(url_for("notices.show", notice_id=saved.id))
     s.commit()
@@ -150,11 +159,24 @@ def delete(notice_id: int) -> Any:
 def submit(notice_id: int) -> Any:
     notice = _own_draft(notice_id)
     s = db_session()
-    count = service.submit(s, notice)
+    count = service.submit(s, notice)  # refreshes the recipients' windows on commit
     s.commit()
-    service.refresh_windows({notice.sender_id, *service.recipients(s, notice)})
+    service.refresh_windows([notice.sender_id] if notice.sender_id else [])
     flash(gettext("Notice sent to %(n)d people.", n=count), "info")
     return redirect(url_for("notices.show", notice_id=notice.id))
+
+
+@bp.get("/unread")
+def unread() -> Any:
+    """``{"count": n}``: the signed-in person's unread notices, for the header badge."""
+    principal = current_principal()
+    if principal is None:
+        resp = jsonify(error=gettext("Please sign in."), status=401)
+        resp.status_code = 401
+        return resp
+    resp = jsonify(count=service.unread_count(db_session(), principal.person_id))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/<int:notice_id>")
