@@ -207,6 +207,9 @@ def portal_admin_links() -> Iterable[tuple[str, str, str]]:
     For a plugin's own admin pages (certificates, OpenID Connect clients...); called when an
     administrator opens ``/admin/``, in the request, so ``url_for`` works. Labels and
     descriptions are translated text. Protect the pages themselves with ``admin_required``.
+    """
+
+
 @hookspec
 def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
     """Return counters for the page header (unread notices...) that live updates keep current.
