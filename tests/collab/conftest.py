@@ -48,6 +48,13 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 @pytest.fixture
+def pg_app(tmp_path: Path, gateway: RunningGateway, pg_url: str) -> Iterator[Flask]:
+    app = _app(pg_url, tmp_path, gateway)
+    yield app
+    app.extensions["portal"].db.engine.dispose()
+
+
+@pytest.fixture
 def corg(capp: Flask) -> Org:
     return seed_org(capp)
 
@@ -88,4 +95,5 @@ class Actor:
 
 def item_id_of(response: Any) -> int:
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+    parts = response.headers["Location"].split("/items/")[1].split("/")
+    return int(parts[0])
