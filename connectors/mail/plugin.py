@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import has_request_context, request
 from sqlalchemy import select
 
+from connectors.mail.models import MailDelivery
 from portal.toolkit import (
     DomainEvent,
     Person,
@@ -26,7 +27,6 @@ from portal.toolkit import (
     notification_for,
     setting,
 )
-from connectors.mail.models import MailDelivery
 
 HERE = Path(__file__).parent
 NAME = "email"

@@ -10,6 +10,8 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from connectors.sms.client import SmsError, SmsRequest, send_with_retries
+from connectors.sms.models import SmsDelivery
 from portal.toolkit import (
     DomainEvent,
     Person,
@@ -19,8 +21,6 @@ from portal.toolkit import (
     notification_for,
     setting,
 )
-from connectors.sms.client import SmsError, SmsRequest, send_with_retries
-from connectors.sms.models import SmsDelivery
 
 HERE = Path(__file__).parent
 NAME = "sms"

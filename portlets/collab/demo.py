@@ -27,14 +27,14 @@ def as_principal(session: Session, person: Person) -> Principal:
 
 STORIES = (
     # (originator, type, subject, content, to staff role, how far it goes)
-    ("zhuanguan01", "violation_lead", "疑似销售非渠道卷烟", "<p>巡查发现该户柜台有外省卷烟，请客户经理核实进货记录。</p>",
-     "account_manager", "pending"),
-    ("songhuo01", "logistics", "送货时店铺连续两次关门", "<p>本周二、周四送货均关门，请确认是否停业。</p>",
-     "account_manager", "handling"),
-    ("kehu01", "customer_service", "零售户反映订货系统无法登录", "<p>客户反映新商盟无法登录，请配送站协助上门查看。</p>",
-     "deliveryman", "finished"),
-    ("kehu01", "market_check", "协助核查许可证公示情况", "<p>请专管员在下次巡查时核查许可证是否公示。</p>",
-     "inspector", "archived"),
+    ("zhuanguan01", "violation_lead", "疑似销售非渠道卷烟",
+     "<p>巡查发现该户柜台有外省卷烟，请客户经理核实进货记录。</p>", "account_manager", "pending"),
+    ("songhuo01", "logistics", "送货时店铺连续两次关门",
+     "<p>本周二、周四送货均关门，请确认是否停业。</p>", "account_manager", "handling"),
+    ("kehu01", "customer_service", "零售户反映订货系统无法登录",
+     "<p>客户反映新商盟无法登录，请配送站协助上门查看。</p>", "deliveryman", "finished"),
+    ("kehu01", "market_check", "协助核查许可证公示情况",
+     "<p>请专管员在下次巡查时核查许可证是否公示。</p>", "inspector", "archived"),
     ("zhuanguan01", "customer_service", "零售户要求调整送货时间", "<p>该户希望改为上午送货。</p>",
      "deliveryman", "escalated"),
 )

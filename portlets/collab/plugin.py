@@ -70,9 +70,10 @@ def render_stats(ctx: RenderContext) -> str:
 
 
 def _portlet(id: str, title: Any, description: Any, render: Any, icon: str,
-             posts: frozenset[str] | None = None, size: Size = Size(6, 4)) -> Portlet:
+             posts: frozenset[str] | None = None, size: Size | None = None) -> Portlet:
     return Portlet(id=id, title=title, description=description, category="work",
-                   render=render, posts=posts, default_size=size, min_size=Size(3, 3),
+                   render=render, posts=posts, default_size=size or Size(6, 4),
+                   min_size=Size(3, 3),
                    cache=CachePolicy(ttl=120, vary=Variance.USER), timeout=1.5, icon=icon)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, String, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.toolkit import OrgUnit, Person, Principal, gettext, prefix_match
@@ -198,7 +198,7 @@ def analytics(session: Session, principal: Principal, f: Filters,
     now = now or datetime.now()
     sub = build(session, principal, f, now).order_by(None).subquery()
     it = aliased(WorkItem, sub)
-    month = func.substr(func.cast(it.submitted_at, _text_type()), 1, 7)
+    month = func.substr(func.cast(it.submitted_at, String()), 1, 7)
     volume = session.execute(select(it.type_code, month, func.count())
                              .group_by(it.type_code, month).order_by(month)).all()
     months = sorted({m for _t, m, _n in volume if m})
@@ -222,7 +222,7 @@ def analytics(session: Session, principal: Principal, f: Filters,
                                        it.rating_grade.is_not(None))).limit(20_000)).all()
     by_unit: dict[str, list[int]] = {}
     for unit, score, grade in rated:
-        points = score if score is not None else grade_points.get(grade or "", None)
+        points = score if score is not None else grade_points.get(grade or "")
         if points is not None:
             by_unit.setdefault(unit, []).append(points)
     return {
@@ -235,8 +235,3 @@ def analytics(session: Session, principal: Principal, f: Filters,
         "ratings": [(k, round(sum(v) / len(v), 1)) for k, v in sorted(by_unit.items())],
     }
 
-
-def _text_type() -> Any:
-    from sqlalchemy import String
-
-    return String()
