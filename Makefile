@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 
 # Compile the message catalogues of the core and of every portlet that ships some.
 translations: venv
-	@for dir in portal/translations portlets/*/translations; do \
+	@for dir in portal/translations portlets/*/translations connectors/*/translations; do \
 	  [ -d "$$dir" ] || continue; \
 	  find "$$dir" -name '*.po' | grep -q . || continue; \
 	  echo "$(BIN)/pybabel compile -f -d $$dir"; \

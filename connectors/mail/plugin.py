@@ -94,3 +94,8 @@ def portal_handle_event(event: DomainEvent) -> None:
                                          status=status, error=error))
     s.add_all(rows)
     s.flush()
+
+
+@hookimpl
+def portal_translations() -> str:
+    return str(HERE / "translations")

@@ -110,3 +110,8 @@ def gateway_command(port: int, failure_rate: float) -> None:
 @hookimpl
 def portal_cli(cli: Any) -> None:
     cli.add_command(sms_cli)
+
+
+@hookimpl
+def portal_translations() -> str:
+    return str(HERE / "translations")

@@ -25,6 +25,9 @@ def gateway() -> Iterator[RunningGateway]:
 
 
 def _app(url: str, tmp_path: Path, gateway: RunningGateway, **extra: Any) -> Flask:
+    """English pages, so that messages can be asserted (the Chinese ones are checked by the
+    catalogue test and shown in the browser test)."""
+    extra.setdefault("DEFAULT_LOCALE", "en")
     return make_app(url, COLLAB_ATTACHMENTS_DIR=str(tmp_path / "files"),
                     SMS_GATEWAY_URL=gateway.url, SMS_BACKOFF=0.01, **extra)
 
