@@ -30,7 +30,7 @@ class WorkItem(Model):
 
     __tablename__ = "collab_item"
     __table_args__ = (
-        Index("ix_collab_item_state_submitted", "state", "submitted_at"),
+        Index("ix_collab_item_state_submitted", "state", "submitted_at", "id"),
         Index("ix_collab_item_handler_state", "handler_person_id", "state"),
         Index("ix_collab_item_unit_state", "handler_unit_id", "state"),
         Index("ix_collab_item_originator_state", "originator_id", "state"),

@@ -45,7 +45,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_collab_item_customer_id", "collab_item", ["customer_id"])
     op.create_index("ix_collab_item_due_at", "collab_item", ["due_at"])
-    op.create_index("ix_collab_item_state_submitted", "collab_item", ["state", "submitted_at"])
+    op.create_index("ix_collab_item_state_submitted", "collab_item", ["state", "submitted_at", "id"])
     op.create_index("ix_collab_item_handler_state", "collab_item", ["handler_person_id", "state"])
     op.create_index("ix_collab_item_unit_state", "collab_item", ["handler_unit_id", "state"])
     op.create_index("ix_collab_item_originator_state", "collab_item", ["originator_id", "state"])
