@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,37 +90,46 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--submits", type=int, default=50)
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the database afterwards (its name is printed).")
+    parser.add_argument("--reuse", default="",
+                        help="Measure on a database kept by --keep instead of filling one.")
     args = parser.parse_args()
 
-    name = f"portal_bench_collab_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = args.reuse or f"portal_bench_collab_{uuid.uuid4().hex[:8]}"
+    if not args.reuse:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     raw_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     scratch = tempfile.mkdtemp(prefix="bench-collab-")
     try:
         return run(f"{url}/{name}", raw_url, scratch, args)
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep or args.reuse:
+            print(f"database kept: {name}")
+        else:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(url: str, raw_url: str, scratch: str, args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
     from portal.app import create_app
-    from portal.demo.generate import run as demo
     from portal.migrate import upgrade
-    from portal.models import Customer, OrgUnit, Person
-    from portlets.collab import lists, query
-    from portlets.collab.demo import as_principal
-    from portlets.collab.models import WorkItem
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "COLLAB_ATTACHMENTS_DIR": f"{scratch}/files",
                       "COLLAB_CHANNELS": ["portal"], "DEFAULT_LOCALE": "en"})
     with app.app_context():
         upgrade(app)
+    if not args.reuse:
+        fill(app, raw_url, args.items)
+    return measure(app, args)
+
+
+def fill(app: Flask, raw_url: str, items: int) -> None:
+    from portal.demo.generate import run as demo
+
     t0 = time.perf_counter()
     demo(app, seed=2026, customers=2000)
     print(f"demo organisation: {time.perf_counter() - t0:.1f} s")
@@ -129,17 +139,26 @@ def run(url: str, raw_url: str, scratch: str, args: argparse.Namespace) -> int:
     with psycopg.connect(raw_url, autocommit=True) as conn:
         row = conn.execute("SELECT coalesce(max(id), 0) FROM collab_item").fetchone()
         offset = int(row[0]) if row else 0  # after the demo items
-        for start in range(1, args.items + 1, step):
-            bounds = {"start": start, "stop": min(args.items, start + step - 1),
-                      "offset": offset, "spacing": 63_000_000 / args.items}  # two years
+        for start in range(1, items + 1, step):
+            bounds = {"start": start, "stop": min(items, start + step - 1),
+                      "offset": offset, "spacing": 63_000_000 / items}  # two years
             conn.execute(FILL, bounds)
             conn.execute(PARTIES, bounds)
         conn.execute("SELECT setval(pg_get_serial_sequence('collab_item', 'id'), "
                      "(SELECT max(id) FROM collab_item))")
         conn.execute("ANALYZE")
         parties = conn.execute("SELECT count(*) FROM collab_party").fetchone()
-    print(f"{args.items:,} work items, {parties[0] if parties else 0:,} parties inserted "
+    print(f"{items:,} work items, {parties[0] if parties else 0:,} parties inserted "
           f"in {time.perf_counter() - t0:.1f} s")
+
+
+def measure(app: Flask, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from portal.models import Customer, OrgUnit, Person
+    from portlets.collab import lists, query
+    from portlets.collab.demo import as_principal
+    from portlets.collab.models import WorkItem
 
     rng = random.Random(7)
     states = ["pending", "handling", "finished", "rated", "archived", "escalated"]

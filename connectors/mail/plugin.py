@@ -73,7 +73,7 @@ def portal_handle_event(event: DomainEvent) -> None:
         Person.id.in_(notification.recipients), Person.active.is_(True))).all()
     rows = [MailDelivery(event_id=event.id, person_id=pid, address="", status="no_address",
                          error="") for pid, _n, email in people if not (email or "").strip()]
-    addressed = [(pid, name, email.strip()) for pid, name, email in people
+    addressed = [(pid, name, (email or "").strip()) for pid, name, email in people
                  if (email or "").strip()]
     host = str(setting("MAIL_SMTP_HOST") or "")
     if addressed and not host:

@@ -106,7 +106,8 @@ class RunningGateway:
 
     @property
     def state(self) -> GatewayState:
-        return self.app.extensions["sms_gateway"]  # type: ignore[no-any-return]
+        state: GatewayState = self.app.extensions["sms_gateway"]
+        return state
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -47,9 +47,10 @@ def roles(session: Session, item: WorkItem, principal: Principal) -> set[Role]:
         return out
     if item.handler_person_id == me:
         out.add(Role.HOLDER)
-    if item.handler_person_id is None and item.handler_unit_id is not None \
-            and item.handler_unit_id == principal.org_unit_id:
-        out.add(Role.INBOX)
+    if item.handler_person_id is None and item.handler_unit_id is not None and (
+            item.handler_unit_id == principal.org_unit_id
+            or item.handler_unit_id in principal.managed_units):
+        out.add(Role.INBOX)  # a member or the head of the department whose inbox holds it
     if item.sender_id == me:
         out.add(Role.SENDER)
     if principal.is_admin:

@@ -5,16 +5,21 @@ and holidays. Settings: ``COLLAB_WORKING_HOURS`` (periods of a working day) and
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from portal.toolkit import setting
 
 
 def _periods() -> list[tuple[time, time]]:
     out = []
-    for raw in setting("COLLAB_WORKING_HOURS") or ["08:30-12:00", "13:30-17:30"]:  # type: ignore[union-attr]
+    for raw in cast(list[str], setting("COLLAB_WORKING_HOURS")) or ["08:30-12:00"]:
         start, end = str(raw).split("-")
         out.append((time.fromisoformat(start.strip()), time.fromisoformat(end.strip())))
     return sorted(out)
+
+
+def _holidays() -> set[str]:
+    return {str(d) for d in cast(list[str], setting("COLLAB_HOLIDAYS"))}
 
 
 def _is_working_day(day: date, holidays: set[str]) -> bool:
@@ -24,7 +29,7 @@ def _is_working_day(day: date, holidays: set[str]) -> bool:
 def add_working_hours(start: datetime, hours: float) -> datetime:
     """The moment *hours* working hours after *start*."""
     periods = _periods()
-    holidays = {str(d) for d in (setting("COLLAB_HOLIDAYS") or [])}  # type: ignore[union-attr]
+    holidays = _holidays()
     left = timedelta(hours=hours)
     day, now = start.date(), start
     for _ in range(3660):  # ten years of days: a bound, never reached with sane settings
@@ -47,7 +52,7 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     if end <= start:
         return 0.0
     periods = _periods()
-    holidays = {str(d) for d in (setting("COLLAB_HOLIDAYS") or [])}  # type: ignore[union-attr]
+    holidays = _holidays()
     total = timedelta()
     day = start.date()
     while day <= end.date():

@@ -28,9 +28,10 @@ def todo_filter(principal: Principal) -> Any:
     to_rate = and_(WorkItem.originator_id == principal.person_id,
                    WorkItem.state == State.FINISHED.value)
     conditions = [held, to_rate]
-    if principal.org_unit_id is not None:
+    inboxes = {principal.org_unit_id, *principal.managed_units} - {None}
+    if inboxes:
         conditions.append(and_(WorkItem.handler_person_id.is_(None),
-                               WorkItem.handler_unit_id == principal.org_unit_id,
+                               WorkItem.handler_unit_id.in_(sorted(inboxes)),
                                WorkItem.state.in_(INBOX_STATES)))
     return or_(*conditions)
 

@@ -203,7 +203,7 @@ def analytics(session: Session, principal: Principal, f: Filters,
                              .group_by(it.type_code, month).order_by(month)).all()
     months = sorted({m for _t, m, _n in volume if m})
     names = {t.code: t.name for t in catalogue.work_types()}
-    series = {}
+    series: dict[str, dict[str, int]] = {}
     for code, m, n in volume:
         series.setdefault(names.get(code, code), dict.fromkeys(months, 0))[m] = n
     finished = session.execute(select(it.type_code, it.submitted_at, it.finished_at).where(

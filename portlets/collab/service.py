@@ -22,6 +22,7 @@ from portal.toolkit import (
     Notification,
     OrgUnit,
     Person,
+    PostAssignment,
     Principal,
     channel_names,
     emit,
@@ -331,7 +332,10 @@ def _announce(session: Session, item: WorkItem, kind: str, title: str, body: str
     if person_id is not None:
         recipients: tuple[int, ...] = (person_id,)
     elif unit_id is not None:
-        recipients = tuple(people_in_units(session, [unit_id]))
+        # The department's members and its heads (a 市局职能部门 may have only a head).
+        heads = session.scalars(select(PostAssignment.person_id).where(
+            PostAssignment.org_unit_id == unit_id, PostAssignment.manages.is_(True)))
+        recipients = tuple(sorted({*people_in_units(session, [unit_id]), *heads}))
     else:
         return
     wanted = [str(c) for c in setting("COLLAB_CHANNELS")]  # type: ignore[attr-defined]

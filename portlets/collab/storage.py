@@ -62,4 +62,5 @@ def storage() -> AttachmentStorage:
         return LocalFolderStorage(folder)
     module, _, name = spec.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    return cls(folder)  # type: ignore[no-any-return]
+    box: AttachmentStorage = cls(folder)
+    return box

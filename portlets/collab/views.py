@@ -92,7 +92,7 @@ def _handler_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     s = db_session()
     units = s.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.path)
                       .order_by(OrgUnit.path)).all()
-    people: dict[int, list[tuple[int, str]]] = {}
+    people: dict[int | None, list[tuple[int, str]]] = {}
     for pid, name, unit in s.execute(select(Person.id, Person.display_name, Person.org_unit_id)
                                      .where(Person.active.is_(True))
                                      .order_by(Person.username)):
