@@ -7,7 +7,7 @@ one SQL filter for lists and queries (``visible``) and one check for a single it
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from portal.toolkit import OrgUnit, Principal, prefix_match
@@ -32,9 +32,22 @@ def visible(session: Session, principal: Principal) -> ColumnElement[bool]:
         # The department inbox: members see what waits in their unit.
         conditions.append(and_(WorkParty.unit_id == principal.org_unit_id,
                                WorkParty.person_id.is_(None)))
-    seen = exists().where(WorkParty.item_id == WorkItem.id, or_(*conditions))
     return or_(WorkItem.originator_id == principal.person_id,
-               and_(WorkItem.state != "draft", seen))
+               and_(WorkItem.state != "draft", involves(or_(*conditions))))
+
+
+def involves(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Some party of the item meets *condition*: a correlated probe of the item's own party
+    rows (two to five), written as a scalar subquery with LIMIT 1.
+
+    Not ``EXISTS``: PostgreSQL may turn an EXISTS under OR into a hashed subplan that first
+    collects every party of a leader's units (160,000 rows for one department among a
+    million items, half a second) although the first page needs twenty items. A scalar
+    subquery is never hashed, so the query walks the (state, submitted_at) index and stops
+    after a page.
+    """
+    return select(literal(1)).where(WorkParty.item_id == WorkItem.id, condition) \
+        .correlate(WorkItem).limit(1).scalar_subquery().is_not(None)
 
 
 def roles(session: Session, item: WorkItem, principal: Principal) -> set[Role]:

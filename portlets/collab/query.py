@@ -85,8 +85,7 @@ def build(session: Session, principal: Principal, f: Filters,
         q = q.where(WorkItem.state == f.state)
     if f.unit_id is not None:
         path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == f.unit_id)) or "-"
-        q = q.where(select(WorkParty.id).where(
-            WorkParty.item_id == WorkItem.id, prefix_match(WorkParty.unit_path, path)).exists())
+        q = q.where(access.involves(prefix_match(WorkParty.unit_path, path)))
     if f.handler:
         people = select(Person.id).where(or_(Person.username == f.handler,
                                              Person.display_name == f.handler))
