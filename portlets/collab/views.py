@@ -199,7 +199,8 @@ def _show(item: WorkItem, error: str = "", errors: dict[str, str] | None = None,
     roles = access.roles(s, item, me)
     actions = [a for a in actions_for(State(item.state), roles)
                if a not in (Action.SAVE, Action.DELETE)]
-    if Action.ESCALATE in actions and service.next_level(s, item) is None:
+    next_level = service.next_level(s, item) if Action.ESCALATE in actions else None
+    if next_level is None and Action.ESCALATE in actions:
         actions.remove(Action.ESCALATE)
     names = dict(s.execute(select(Person.id, Person.display_name).where(Person.id.in_(
         [i for i in (item.originator_id, item.handler_person_id) if i]))).all())
@@ -210,7 +211,7 @@ def _show(item: WorkItem, error: str = "", errors: dict[str, str] | None = None,
         wt=catalogue.work_type(item.type_code), names=names, unit=unit, customer=customer,
         handlers=_handler_choices() if Action.FORWARD in actions else [],
         staff=service.STAFF_LABELS, grades=catalogue.GRADES,
-        next_level=service.next_level(s, item) if Action.ESCALATE in actions else None,
+        next_level=next_level,
         editable=item.state in EDITABLE and item.originator_id == me.person_id), status
 
 
@@ -226,11 +227,10 @@ def act(item_id: int, action: str) -> Any:
     s = db_session()
     me = _me()
     f = request.form
+    if action not in {a.value for a in Action} - {"save"}:
+        abort(404)
     uploads = _uploads()
-    item = _load(item_id)
     try:
-        if action not in {a.value for a in Action} - {"save"}:
-            abort(404)
         item = _load(item_id, f.get("version", ""))
         if action == "delete":
             service.delete_draft(s, me, item)
