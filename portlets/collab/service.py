@@ -350,6 +350,15 @@ def _announce(session: Session, item: WorkItem, kind: str, title: str, body: str
                 "no": str(item.id)}))
 
 
+def _next_handler(session: Session, principal: Principal, raw: str,
+                  customer_id: int | None) -> Target:
+    target = resolve_target(session, raw, customer_id)
+    if target.person_id == principal.person_id:
+        message = gettext("You cannot hand the item to yourself.")
+        raise Invalid(message, {"target": message})
+    return target
+
+
 def _hand_over(session: Session, item: WorkItem, target: Target, now: datetime) -> None:
     wt = catalogue.work_type(item.type_code)
     item.handler_person_id = target.person_id
@@ -366,10 +375,7 @@ def submit(session: Session, principal: Principal, item: WorkItem, target_raw: s
     now = _now(now)
     before = item.state
     new = _check(session, item, principal, Action.SUBMIT)
-    target = resolve_target(session, target_raw, item.customer_id)
-    if target.person_id == principal.person_id:
-        raise Invalid(gettext("You cannot hand the item to yourself."),
-                      {"target": gettext("You cannot hand the item to yourself.")})
+    target = _next_handler(session, principal, target_raw, item.customer_id)
     if not item.subject:
         raise Invalid(gettext("Enter a subject."), {"subject": gettext("Enter a subject.")})
     _add_party(session, item, principal.person_id, principal.org_unit_id)
@@ -408,10 +414,7 @@ def forward(session: Session, principal: Principal, item: WorkItem, target_raw: 
     new = _check(session, item, principal, Action.FORWARD)
     if not comment.strip():
         raise Invalid(gettext("Say why you forward it."), {"comment": gettext("Required.")})
-    target = resolve_target(session, target_raw, item.customer_id)
-    if target.person_id == principal.person_id:
-        raise Invalid(gettext("You cannot hand the item to yourself."),
-                      {"target": gettext("You cannot hand the item to yourself.")})
+    target = _next_handler(session, principal, target_raw, item.customer_id)
     uploads = uploads or Uploads()
     uploads.check()
     item.state = new.value
