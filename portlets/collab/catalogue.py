@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from flask import current_app
 
 from portal.toolkit import setting
 
@@ -75,17 +76,17 @@ def _parse(entries: object, source: str) -> tuple[WorkType, ...]:
     return tuple(types)
 
 
-_cache: dict[str, tuple[WorkType, ...]] = {}
-
-
 def work_types() -> tuple[WorkType, ...]:
+    """The catalogue in force; a file is read once per app (restart to change it)."""
     path = str(setting("COLLAB_CATALOGUE") or "")
     if not path:
         return BUILT_IN
-    if path not in _cache:
+    cache: dict[str, tuple[WorkType, ...]] = current_app.extensions.setdefault(
+        "collab_catalogue", {})
+    if path not in cache:
         text = Path(path).read_text(encoding="utf-8")
-        _cache[path] = _parse(yaml.safe_load(text), path)
-    return _cache[path]
+        cache[path] = _parse(yaml.safe_load(text), path)
+    return cache[path]
 
 
 def work_type(code: str) -> WorkType | None:

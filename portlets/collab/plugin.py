@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, Flask, render_template, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
@@ -97,6 +97,14 @@ PORTLETS = (
 @hookimpl
 def portal_portlets() -> Iterable[Portlet]:
     return PORTLETS
+
+
+@hookimpl
+def portal_startup(app: Flask) -> None:
+    """Read the work type catalogue now: a missing or bad file marks the plugin broken at
+    start-up (with the file and entry in the error) instead of failing every page."""
+    with app.app_context():
+        catalogue.work_types()
 
 
 @hookimpl
