@@ -94,6 +94,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
 
     # The account manager finds it on the homepage and forwards it to the deliveryman.
     km = _session(browser, base, "km")
+    km.screenshot(path=str(screenshot_dir / "collab-homepage.png"), full_page=True)
     km.get_by_role("link", name=f"【违规线索】{SUBJECT}").first.click()
     km.wait_for_url(item_url)
     _act(km, "accept")
