@@ -96,6 +96,11 @@ def notify(session: Session, notification: Notification) -> None:
     emit(session, EVENT_TYPE, **payload)
 
 
+def channel_names() -> frozenset[str]:
+    """Names of the channels plugins registered: the ones ``notify`` accepts."""
+    return frozenset(current_app.extensions["portal"].notification_channels)
+
+
 def notification_for(event: DomainEvent, channel: str) -> Notification | None:
     """The notification in *event* if it is one that *channel* should deliver, else ``None``."""
     if event.type != EVENT_TYPE or channel not in (event.payload.get("channels") or ()):

@@ -14,10 +14,16 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
 from portal.db import Model, after_commit, db_session
-from portal.events import DomainEvent, emit
+from portal.events import DomainEvent, dispatch_pending, emit
 from portal.live import LiveBadge, LiveMessage, publish, publish_after_commit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
-from portal.notify import Notification, NotificationChannel, notification_for, notify
+from portal.notify import (
+    Notification,
+    NotificationChannel,
+    channel_names,
+    notification_for,
+    notify,
+)
 from portal.passwords import hash_password, verify_password
 from portal.people import customer_scope, people_in_units, people_with_posts, subtree_ids
 from portal.plugins import hookimpl
@@ -64,9 +70,11 @@ __all__ = [
     "WindowState",
     "after_commit",
     "audit",
+    "channel_names",
     "current_principal",
     "customer_scope",
     "db_session",
+    "dispatch_pending",
     "emit",
     "gettext",
     "hash_password",
