@@ -144,3 +144,19 @@ def screenshot_dir() -> Path:
     path = ROOT / "test-output" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def full_screenshot(page: Any, path: Any) -> None:
+    """The whole page, taken by growing the viewport to it rather than with ``full_page``.
+
+    Chromium's full-page capture of a page whose script lays the grid out again on every
+    resize (GridStack, ECharts) sometimes never settles and times out; a viewport that already
+    holds the whole page needs no resize during the capture.
+    """
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": height})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(path), animations="disabled")
+    page.set_viewport_size(size)

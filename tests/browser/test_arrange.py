@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from portal.layout_versions import announce, publish
+from tests.browser.conftest import full_screenshot
 from tests.browser.test_homepage import sign_in
 from tests.conftest import ROOT, make_app, seed_org
 
@@ -128,7 +129,7 @@ def test_drag_keyboard_locks_and_a_new_post_version(live_server, tall, app, scre
     kept = _box(page, "today")
     assert kept != dropped and not _overlap(kept, (0, 10, 4, 3))  # moved aside, not lost
     assert _box(page, "profile") == (profile[0], profile[1] + 1, profile[2] - 1, profile[3])
-    page.screenshot(path=screenshot_dir / "arrange-after-new-version.png", full_page=True)
+    full_screenshot(page, screenshot_dir / "arrange-after-new-version.png")
     page.click(".banner button")
     page.wait_for_load_state()
     assert page.locator(".banner").count() == 0
@@ -171,7 +172,7 @@ def test_narrow_screen_is_one_column(live_server, browser, screenshot_dir) -> No
         tops = [b["y"] for b in boxes]
         assert tops == sorted(tops)  # in layout order, top to bottom
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        page.screenshot(path=screenshot_dir / "home-account_manager-375px.png", full_page=True)
+        full_screenshot(page, screenshot_dir / "home-account_manager-375px.png")
     finally:
         context.close()
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import full_screenshot
 from tests.conftest import PASSWORD, ROOT
 from tests.sso.conftest import Stack, running_stack
 
@@ -44,7 +45,7 @@ def _context(browser: Any, stack: Stack, who: str | None) -> Any:
 def _shot(page: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
-    page.screenshot(path=str(path), full_page=True)
+    full_screenshot(page, str(path))
     return path
 
 

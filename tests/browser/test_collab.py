@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from connectors.sms.gateway import RunningGateway, serve
+from tests.browser.conftest import full_screenshot
 from tests.conftest import PASSWORD, Org, make_app, seed_org
 
 LAYOUT = """
@@ -81,7 +82,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     photo = tmp_path / "现场照片.png"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     zg.set_input_files("#attachments", str(photo))
-    zg.screenshot(path=str(screenshot_dir / "collab-compose.png"), full_page=True)
+    full_screenshot(zg, str(screenshot_dir / "collab-compose.png"))
     zg.click("button[value=submit]")
     zg.wait_for_url(f"{base}/collab/items/*")
     item_url = zg.url
@@ -94,7 +95,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
 
     # The account manager finds it on the homepage and forwards it to the deliveryman.
     km = _session(browser, base, "km")
-    km.screenshot(path=str(screenshot_dir / "collab-homepage.png"), full_page=True)
+    full_screenshot(km, str(screenshot_dir / "collab-homepage.png"))
     km.get_by_role("link", name=f"【违规线索】{SUBJECT}").first.click()
     km.wait_for_url(item_url)
     _act(km, "accept")
@@ -118,7 +119,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     _act(zg, "rate")
     _act(zg, "archive")
     assert zg.locator(".collab-trace li").count() == 6
-    zg.screenshot(path=str(screenshot_dir / "collab-item.png"), full_page=True)
+    full_screenshot(zg, str(screenshot_dir / "collab-item.png"))
 
     # A leader finds it in the query and in the chart.
     ld = _session(browser, base, "ld")
@@ -126,6 +127,6 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     assert ld.get_by_role("link", name=SUBJECT).count() == 1
     ld.wait_for_selector("[data-chart=volume][data-ready='1']")
     assert ld.locator("[data-chart=volume] canvas").count() >= 1
-    ld.screenshot(path=str(screenshot_dir / "collab-query.png"), full_page=True)
+    full_screenshot(ld, str(screenshot_dir / "collab-query.png"))
     for p in (zg, km, sh, ld):
         p.context.close()

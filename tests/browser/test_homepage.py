@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser.conftest import full_screenshot
 from tests.conftest import PASSWORD, make_app, seed_org
 from tests.plugins.misbehaving import FLAKY, FlakyPlugin
 
@@ -62,7 +63,7 @@ def test_sign_in_and_see_the_homepage(live_server, page, screenshot_dir) -> None
     flaky.locator("a.retry").click()
     flaky.locator(".recovered").wait_for()
     assert page.url == base + "/"  # htmx swapped the window; no navigation
-    page.screenshot(path=screenshot_dir / "homepage-account-manager-zh_CN.png", full_page=True)
+    full_screenshot(page, screenshot_dir / "homepage-account-manager-zh_CN.png")
 
     page.click("button[value='en']")
     page.wait_for_load_state()
@@ -93,7 +94,7 @@ def test_the_page_works_without_javascript(browser, live_server, screenshot_dir)
         page.fill("#f-limit", "5")
         page.click("button.primary")
         page.wait_for_url(base + "/page/account_manager.home#w-notices")
-        page.screenshot(path=screenshot_dir / "homepage-no-javascript.png", full_page=True)
+        full_screenshot(page, screenshot_dir / "homepage-no-javascript.png")
     finally:
         context.close()
 
@@ -107,6 +108,6 @@ def test_one_column_on_a_phone(browser, live_server, screenshot_dir) -> None:  #
         assert boxes[0]["x"] == boxes[1]["x"]  # stacked, not side by side
         assert boxes[1]["y"] > boxes[0]["y"]
         assert boxes[0]["width"] <= 375
-        page.screenshot(path=screenshot_dir / "homepage-375px.png", full_page=True)
+        full_screenshot(page, screenshot_dir / "homepage-375px.png")
     finally:
         context.close()
