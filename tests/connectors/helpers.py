@@ -1,0 +1,48 @@
+"""Writing into the simulated sources the way their own applications would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from connectors.sim.schemas import ZM_XKZ, ZM_XKZ_BD, crm_customer, wl_delivery
+from connectors.sim.systems import SimSystems
+
+
+def licence_txn(systems: SimSystems, license_no: str, txn: str, day: str = "20261120",
+                **changes: Any) -> None:
+    """A licence transaction in 专卖: update the licence, append the change-table row."""
+    with systems.engines["monopoly"].begin() as conn:
+        row = dict(conn.execute(select(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no))
+                   .mappings().one())
+        row.update(changes)
+        conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no).values(**changes))
+        conn.execute(insert(ZM_XKZ_BD).values(
+            XKZH=license_no, BDLX=txn, BDRQ=day,
+            **{k: row[k] for k in ("QYMC", "FZR", "JYDZ", "JYFW", "YXQZ", "ZT", "ZGY", "XCXL")}))
+
+
+def raw_change_rows(systems: SimSystems, rows: list[dict[str, Any]]) -> None:
+    with systems.engines["monopoly"].begin() as conn:
+        conn.execute(insert(ZM_XKZ_BD), rows)
+
+
+def marketing_update(systems: SimSystems, cust_code: str, **values: Any) -> None:
+    with systems.engines["marketing"].begin() as conn:
+        version = systems.next_version(conn, "marketing")
+        conn.execute(update(crm_customer).where(crm_customer.c.cust_code == cust_code)
+                     .values(row_version=version, **values))
+
+
+def delivery(systems: SimSystems, cust_code: str, no: str, status: str = "SIGNED",
+             planned: str = "2026-11-20", note: str | None = None) -> None:
+    with systems.engines["logistics"].begin() as conn:
+        version = systems.next_version(conn, "logistics")
+        conn.execute(insert(wl_delivery).values(
+            deliveryNo=no, stopId=1, custCode=cust_code, routeId="PS-00-01",
+            plannedDate=planned, signStatus=status, exceptionNote=note, version=version))
+
+
+def count(conn_or_session: Any, table: Any, *where: Any) -> int:
+    return int(conn_or_session.scalar(select(func.count()).select_from(table).where(*where)))
