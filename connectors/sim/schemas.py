@@ -40,7 +40,7 @@ ZM_XKZ_BD = Table(
     Column("XKZH", String(12), nullable=True),
     Column("BDLX", String(2), nullable=False),  # 变动类型 XB 新办 YX 延续 BG 变更 TY 停业 HF 恢复
     #                                             XY 歇业 ZX 注销 BB 补办
-    Column("BDRQ", String(8), nullable=True),  # 变动日期 YYYYMMDD
+    Column("BDRQ", String(10), nullable=True),  # 变动日期 YYYYMMDD (free text in old rows)
     Column("QYMC", String(100)), Column("FZR", String(50)), Column("JYDZ", String(200)),
     Column("JYFW", String(100)), Column("YXQZ", String(8)), Column("ZT", String(2)),
     Column("ZGY", String(20)), Column("XCXL", String(24)),

@@ -17,7 +17,8 @@ def licence_txn(systems: SimSystems, license_no: str, txn: str, day: str = "2026
         row = dict(conn.execute(select(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no))
                    .mappings().one())
         row.update(changes)
-        conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no).values(**changes))
+        if changes:
+            conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no).values(**changes))
         conn.execute(insert(ZM_XKZ_BD).values(
             XKZH=license_no, BDLX=txn, BDRQ=day,
             **{k: row[k] for k in ("QYMC", "FZR", "JYDZ", "JYFW", "YXQZ", "ZT", "ZGY", "XCXL")}))
