@@ -230,7 +230,8 @@ class BatchApplier:
         payload = {"customer_id": customer.id, "license_no": customer.license_no,
                    "event": event, "source": self.source,
                    "fields": {f: [text(o), text(n)] for f, (o, n) in changes.items()},
-                   "occurred_on": text(occurred)}
+                   "occurred_on": text(occurred),
+                   "staff": [pid for pid in staff.values() if pid is not None]}
         emit(self.s, EVENT_TYPE, **payload)
         self.result.events += 1
         people = recipients(event, staff)

@@ -3,7 +3,7 @@
 Whose customers: the person named in the customer's inspector, account manager or deliveryman
 column, for each of those posts the user holds. That is the user's own data, so the window is
 cached with ``vary=Variance.USER``; the licence alerts depend on today's date, so the TTL stays
-short. The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
+short, and a synced customer change refreshes the windows of that customer's three staff. The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from portal.toolkit import (
     CachePolicy,
     Customer,
+    DomainEvent,
     Mode,
     Portlet,
     Preference,
@@ -33,6 +34,7 @@ from portal.toolkit import (
     db_session,
     gettext,
     hookimpl,
+    invalidate,
     lazy_gettext,
     login_required,
     prefix_match,
@@ -81,6 +83,16 @@ def customers(where: ColumnElement[bool], limit: int, offset: int = 0) -> list[A
         .limit(limit).offset(offset)))
 
 
+def recent_flags(rows: list[Any]) -> dict[int, set[str]]:
+    """Recent case, grade change, delivery exception: from the connectors' records when that
+    plugin is installed; without it there is nothing to flag."""
+    try:
+        from connectors.flags import customer_flags
+    except ImportError:  # pragma: no cover - the connectors are part of this distribution
+        return {}
+    return customer_flags(db_session(), [r.id for r in rows])
+
+
 def count(where: ColumnElement[bool]) -> int:
     return db_session().scalar(select(func.count()).select_from(Customer).where(where)) or 0
 
@@ -90,9 +102,10 @@ def render(ctx: RenderContext) -> str:
     mine = served_by(ctx.principal)
     # Layout files are not validated against the schema: clamp rather than trust.
     limit = max(5, min(50, int(ctx.preferences["limit"])))
+    rows = customers(mine, limit)
     return render_template(
         "my_customers/portlet.html",
-        rows=customers(mine, limit),
+        rows=rows, recent=recent_flags(rows),
         total=count(mine),
         expiring=count(mine & (Customer.status == "ACTIVE")
                        & (Customer.license_valid_to <= today + timedelta(days=WARN_DAYS))),
@@ -149,9 +162,10 @@ def index() -> Any:
     if page > page_count:
         abort(404)
     # Not "page"/"pages": base.html uses those names for the portal's tabs.
+    rows = customers(where, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return render_template(
         "my_customers/page.html",
-        rows=customers(where, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        rows=rows, recent=recent_flags(rows),
         total=total, page_no=page, page_count=page_count, q=q, max_query=MAX_QUERY,
         today=date.today(), warn_days=WARN_DAYS, statuses=STATUS_TITLES,
     )
@@ -160,6 +174,14 @@ def index() -> Any:
 @hookimpl
 def portal_portlets() -> Iterable[Portlet]:
     return [PORTLET]
+
+
+@hookimpl
+def portal_handle_event(event: DomainEvent) -> None:
+    """A synced customer change may change the flags: refresh its three staff's windows."""
+    if event.type == "customer.changed":
+        for person_id in event.payload.get("staff") or ():
+            invalidate(PORTLET.id, user=int(person_id))
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from connectors.sim.schemas import ZM_XKZ, ZM_XKZ_BD, crm_customer, wl_delivery
+from connectors.sim.schemas import ZM_AJ, ZM_XKZ, ZM_XKZ_BD, crm_customer, wl_delivery
 from connectors.sim.systems import SimSystems
 
 
@@ -47,3 +47,16 @@ def delivery(systems: SimSystems, cust_code: str, no: str, status: str = "SIGNED
 
 def count(conn_or_session: Any, table: Any, *where: Any) -> int:
     return int(conn_or_session.scalar(select(func.count()).select_from(table).where(*where)))
+
+
+def file_case(systems: SimSystems, license_no: str, case_no: str, status: str = "10",
+              filed: str = "20261120", kind: str = "A01") -> None:
+    with systems.engines["monopoly"].begin() as conn:
+        head = int(conn.scalar(select(func.max(ZM_AJ.c.GXXH))) or 0)
+        exists = conn.scalar(select(ZM_AJ.c.AJBH).where(ZM_AJ.c.AJBH == case_no))
+        if exists:
+            conn.execute(update(ZM_AJ).where(ZM_AJ.c.AJBH == case_no).values(
+                AJZT=status, GXXH=head + 1))
+        else:
+            conn.execute(insert(ZM_AJ).values(AJBH=case_no, XKZH=license_no, DSR="当事人",
+                                              AY=kind, AJZT=status, LARQ=filed, GXXH=head + 1))

@@ -7,7 +7,9 @@ import pytest
 
 from tests.conftest import Auth
 from tests.connectors.conftest import World
-from tests.connectors.helpers import delivery, licence_txn, marketing_update
+from datetime import date, timedelta
+
+from tests.connectors.helpers import delivery, file_case, licence_txn, marketing_update
 
 
 @pytest.fixture
@@ -15,7 +17,11 @@ def traced(sqlite_world: World) -> World:
     w = sqlite_world
     licence_txn(w.systems, "330481100001", "TY", ZT="02")
     marketing_update(w.systems, "330401000001", grade_code="D22", cust_name="别名便利店")
-    delivery(w.systems, "330401000001", "PS-9", status="CLOSED_SHOP", note="到店关门")
+    today = date.today()
+    delivery(w.systems, "330401000001", "PS-9", status="CLOSED_SHOP", note="到店关门",
+             planned=today.isoformat())
+    file_case(w.systems, "330481100002", "嘉烟立〔2026〕第0007号",
+              filed=(today - timedelta(days=3)).strftime("%Y%m%d"))
     w.sync()
     return w
 
@@ -60,3 +66,15 @@ def test_customer_page_shows_the_whole_trace(traced):
     assert _login(w, "zg2").get(f"/p/customer_trace/c/{cid}").status_code == 403
     assert _login(w, "zg").get("/p/customer_trace/c/999999").status_code == 404
     assert w.app.test_client().get(f"/p/customer_trace/c/{cid}").status_code in (302, 401)
+
+
+def test_my_customers_flags_recent_case_grade_change_and_delivery_exception(traced):
+    w = traced
+    page = _login(w, "zg").get("/p/my_customers/").get_data(as_text=True)
+    rows = {line.split("海宁测试便利店")[1][:1]: line for line in page.split("<tr>")
+            if "海宁测试便利店" in line}
+    assert "Delivery exception" in rows["1"] or "送货异常" in rows["1"]
+    assert "Grade changed" in rows["1"] or "档位变化" in rows["1"]
+    assert "Recent case" in rows["2"] or "近期案件" in rows["2"]
+    for k in ("0", "3", "4", "5"):
+        assert "badge" not in rows[k], rows[k]
