@@ -102,6 +102,12 @@ class BatchApplier:
     # ------------------------------------------------------------------ rows
     def apply_all(self, rows: Sequence[Mapping[str, Any]], savepoints: bool = False) -> None:
         self._prefetch(rows)
+        # One flush per batch (at commit), not one per query: the lookups below read only
+        # what was already there before the batch.
+        with self.s.no_autoflush:
+            self._apply_rows(rows, savepoints)
+
+    def _apply_rows(self, rows: Sequence[Mapping[str, Any]], savepoints: bool) -> None:
         for row in rows:
             self.result.read += 1
             try:
