@@ -29,6 +29,8 @@ def packages() -> list[tuple[list[Path], Path]]:
         folder = ROOT / group
         if not folder.is_dir():
             continue
+        if (folder / "plugin.py").exists() and (folder / "translations").is_dir():
+            found.append(([folder], folder / "translations"))  # a group that is one plugin
         for pkg in sorted(p for p in folder.iterdir() if p.is_dir()):
             if (pkg / "plugin.py").exists() and (group == "portlets" or
                                                  (pkg / "translations").is_dir()):
