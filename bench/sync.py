@@ -56,7 +56,7 @@ def main() -> int:
 
     from connectors.models import LicenseEvent
     from connectors.registry import sim_urls
-    from connectors.sim.schemas import ZM_XKZ, ZM_XKZ_BD
+    from connectors.sim.schemas import zm_xkz, zm_xkz_bd
     from connectors.sim.systems import SimSystems
     from connectors.sync.engine import SyncEngine
     from portal.app import create_app
@@ -88,8 +88,8 @@ def main() -> int:
             systems.seed(app.extensions["portal"].db.session(), weeks=0)
             with systems.engines["monopoly"].connect() as conn:
                 licences = [tuple(r) for r in conn.execute(
-                    select(ZM_XKZ.c.XKZH, ZM_XKZ.c.QYMC, ZM_XKZ.c.ZGY).where(
-                        ZM_XKZ.c.ZT == "01"))]
+                    select(zm_xkz.c.XKZH, zm_xkz.c.QYMC, zm_xkz.c.ZGY).where(
+                        zm_xkz.c.ZT == "01"))]
             n = len(licences)
             rows = [{"XKZH": lic, "BDLX": "TY" if (i // n) % 2 == 0 else "HF",
                      "BDRQ": "20261120", "QYMC": name, "FZR": "张三", "JYDZ": "测试地址1号",
@@ -98,7 +98,7 @@ def main() -> int:
                     for i, (lic, name, zgy) in ((i, licences[i % n]) for i in range(args.changes))]
             with systems.engines["monopoly"].begin() as conn:
                 for i in range(0, len(rows), 5000):
-                    conn.execute(insert(ZM_XKZ_BD), rows[i:i + 5000])
+                    conn.execute(insert(zm_xkz_bd), rows[i:i + 5000])
             engine = SyncEngine(app, batch_size=args.batch_size, dispatch=False)
             profiler = cProfile.Profile() if args.profile else None
             if profiler:

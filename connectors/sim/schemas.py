@@ -19,7 +19,7 @@ from sqlalchemy import (
 # ----------------------------------------------------------------------------- 专卖管理系统
 MONOPOLY = MetaData()
 #: 许可证 (licence): key XKZH = licence number.
-ZM_XKZ = Table(
+zm_xkz = Table(
     "ZM_XKZ", MONOPOLY,
     Column("XKZH", String(12), primary_key=True),  # 许可证号
     Column("QYMC", String(100), nullable=False),  # 企业(字号)名称
@@ -33,7 +33,7 @@ ZM_XKZ = Table(
     Column("DWDM", String(8), nullable=False),  # 单位代码
 )
 #: 许可证变动 (licence transactions): the change table the portal reads; BDXH is its sequence.
-ZM_XKZ_BD = Table(
+zm_xkz_bd = Table(
     "ZM_XKZ_BD", MONOPOLY,
     Column("BDXH", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=True),  # 变动序号
@@ -46,7 +46,7 @@ ZM_XKZ_BD = Table(
     Column("ZGY", String(20)), Column("XCXL", String(24)),
 )
 #: 案件 (cases), updated in place; GXXH is a global update sequence.
-ZM_AJ = Table(
+zm_aj = Table(
     "ZM_AJ", MONOPOLY,
     Column("AJBH", String(40), primary_key=True),  # 案件编号 嘉烟立〔2026〕第0123号
     Column("XKZH", String(12)),  # NULL: unlicensed party

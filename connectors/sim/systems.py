@@ -17,9 +17,6 @@ from connectors.sim.schemas import (
     LOGISTICS,
     MARKETING,
     MONOPOLY,
-    ZM_AJ,
-    ZM_XKZ,
-    ZM_XKZ_BD,
     crm_customer,
     crm_order,
     crm_seq,
@@ -27,6 +24,9 @@ from connectors.sim.schemas import (
     wl_route,
     wl_seq,
     wl_stop,
+    zm_aj,
+    zm_xkz,
+    zm_xkz_bd,
 )
 from portal.toolkit import Customer, OrgUnit, Person
 
@@ -83,7 +83,7 @@ class SimSystems:
 
     def is_seeded(self) -> bool:
         with self.engines["monopoly"].connect() as c:
-            return bool(c.scalar(select(func.count()).select_from(ZM_XKZ)))
+            return bool(c.scalar(select(func.count()).select_from(zm_xkz)))
 
     # ------------------------------------------------------------------ seeding
     def seed(self, portal: Session, *, weeks: int = 8, seed: int = 2026,
@@ -116,7 +116,7 @@ class SimSystems:
             wl.append({"stopId": k + 1, "routeId": route, "custCode": c.customer_code,
                        "seq": k % 90 + 1, "addr": c.address, "version": 0})
         with self.engines["monopoly"].begin() as conn:
-            _bulk(conn, ZM_XKZ, zm)
+            _bulk(conn, zm_xkz, zm)
         with self.engines["marketing"].begin() as conn:
             _bulk(conn, crm_customer, yx)
             conn.execute(insert(crm_seq), [{"id": 1, "value": 0}])
@@ -154,8 +154,8 @@ class ChangeStream:
         self.sys, self.rng = systems, rng
         self.day = day or date.today()
         with systems.engines["monopoly"].connect() as c:
-            self.licences = [r[0] for r in c.execute(select(ZM_XKZ.c.XKZH).order_by(ZM_XKZ.c.XKZH))]
-            self.case_no = int(c.scalar(select(func.count()).select_from(ZM_AJ)) or 0)
+            self.licences = [r[0] for r in c.execute(select(zm_xkz.c.XKZH).order_by(zm_xkz.c.XKZH))]
+            self.case_no = int(c.scalar(select(func.count()).select_from(zm_aj)) or 0)
         with systems.engines["marketing"].connect() as c:
             self.customers = [tuple(r) for r in c.execute(
                 select(crm_customer.c.cust_code, crm_customer.c.manager_no)
@@ -180,7 +180,7 @@ class ChangeStream:
         lic = license_no or self.rng.choice(self.licences)
         txn = txn or _weighted(self.rng, TXN_WEIGHTS)
         with self.sys.engines["monopoly"].begin() as conn:
-            row = conn.execute(select(ZM_XKZ).where(ZM_XKZ.c.XKZH == lic)).mappings().first()
+            row = conn.execute(select(zm_xkz).where(lic == zm_xkz.c.XKZH)).mappings().first()
             if row is None:
                 return
             new = dict(row)
@@ -199,30 +199,30 @@ class ChangeStream:
                 new["ZT"] = "01"
             elif txn == "XY":
                 new["ZT"] = "04"
-            conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == lic).values(
+            conn.execute(update(zm_xkz).where(lic == zm_xkz.c.XKZH).values(
                 **{k: v for k, v in new.items() if k != "XKZH"}))
-            conn.execute(insert(ZM_XKZ_BD).values(
+            conn.execute(insert(zm_xkz_bd).values(
                 XKZH=lic, BDLX=txn, BDRQ=_ymd(self.day),
                 **{k: new[k] for k in ("QYMC", "FZR", "JYDZ", "JYFW", "YXQZ", "ZT", "ZGY",
                                        "XCXL")}))
 
     def case(self) -> None:
         with self.sys.engines["monopoly"].begin() as conn:
-            head = int(conn.scalar(select(func.max(ZM_AJ.c.GXXH))) or 0)
-            open_cases = list(conn.execute(select(ZM_AJ.c.AJBH, ZM_AJ.c.AJZT).where(
-                ZM_AJ.c.AJZT < "40").limit(20)))
+            head = int(conn.scalar(select(func.max(zm_aj.c.GXXH))) or 0)
+            open_cases = list(conn.execute(select(zm_aj.c.AJBH, zm_aj.c.AJZT).where(
+                zm_aj.c.AJZT < "40").limit(20)))
             if open_cases and self.rng.random() < 0.5:
                 ajbh, status = self.rng.choice(open_cases)
                 nxt = {"10": "20", "20": "30", "30": "40"}[status]
-                conn.execute(update(ZM_AJ).where(ZM_AJ.c.AJBH == ajbh).values(
+                conn.execute(update(zm_aj).where(ajbh == zm_aj.c.AJBH).values(
                     AJZT=nxt, GXXH=head + 1,
                     JARQ=_ymd(self.day) if nxt == "40" else None,
-                    FKJE=round(self.rng.uniform(500, 20000), 2) if nxt == "30" else ZM_AJ.c.FKJE))
+                    FKJE=round(self.rng.uniform(500, 20000), 2) if nxt == "30" else zm_aj.c.FKJE))
                 return
             self.case_no += 1
             lic = self.rng.choice(self.licences)
-            name = conn.scalar(select(ZM_XKZ.c.QYMC).where(ZM_XKZ.c.XKZH == lic))
-            conn.execute(insert(ZM_AJ).values(
+            name = conn.scalar(select(zm_xkz.c.QYMC).where(lic == zm_xkz.c.XKZH))
+            conn.execute(insert(zm_aj).values(
                 AJBH=f"嘉烟立〔{self.day.year}〕第{self.case_no:04d}号", XKZH=lic, DSR=name,
                 AY=_weighted(self.rng, CASE_TYPES), AJZT="10", LARQ=_ymd(self.day),
                 GXXH=head + 1))

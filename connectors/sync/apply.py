@@ -247,9 +247,10 @@ class BatchApplier:
                                            "license_no": customer.license_no}
         body = "；".join(f"{_label(f)}：{text(o) or '—'} → {text(n) or '—'}"
                         for f, (o, n) in changes.items() if f not in STAFF)
+        head = f"{customer.name}（{customer.license_no}）"
         notify(self.s, Notification(
             kind=f"customer.{event.lower()}", title=title[:200],
-            body=(f"{customer.name}（{customer.license_no}）" + (f"\n{body}" if body else ""))[:2000],
+            body=(head + (f"\n{body}" if body else ""))[:2000],
             link=self.link.format(id=customer.id), recipients=people))
 
 

@@ -9,7 +9,8 @@ from flask_babel import LazyString
 
 from portal.toolkit import lazy_gettext
 
-I, A, D = "inspector_id", "account_manager_id", "deliveryman_id"
+INSPECTOR, MANAGER, DELIVERYMAN = "inspector_id", "account_manager_id", "deliveryman_id"
+I, A, D = INSPECTOR, MANAGER, DELIVERYMAN  # the letters of the matrix in DOMAIN.md  # noqa: E741
 
 #: event → (staff columns told, title message id). Titles take %(name)s and %(license_no)s.
 MATRIX: dict[str, tuple[tuple[str, ...], LazyString]] = {

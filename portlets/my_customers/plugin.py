@@ -3,7 +3,8 @@
 Whose customers: the person named in the customer's inspector, account manager or deliveryman
 column, for each of those posts the user holds. That is the user's own data, so the window is
 cached with ``vary=Variance.USER``; the licence alerts depend on today's date, so the TTL stays
-short, and a synced customer change refreshes the windows of that customer's three staff. The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
+short, and a synced customer change refreshes the windows of that customer's three staff.
+The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
 """
 
 from __future__ import annotations

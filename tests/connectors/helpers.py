@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from connectors.sim.schemas import ZM_AJ, ZM_XKZ, ZM_XKZ_BD, crm_customer, wl_delivery
+from connectors.sim.schemas import crm_customer, wl_delivery, zm_aj, zm_xkz, zm_xkz_bd
 from connectors.sim.systems import SimSystems
 
 
@@ -14,19 +14,19 @@ def licence_txn(systems: SimSystems, license_no: str, txn: str, day: str = "2026
                 **changes: Any) -> None:
     """A licence transaction in 专卖: update the licence, append the change-table row."""
     with systems.engines["monopoly"].begin() as conn:
-        row = dict(conn.execute(select(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no))
+        row = dict(conn.execute(select(zm_xkz).where(license_no == zm_xkz.c.XKZH))
                    .mappings().one())
         row.update(changes)
         if changes:
-            conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == license_no).values(**changes))
-        conn.execute(insert(ZM_XKZ_BD).values(
+            conn.execute(update(zm_xkz).where(license_no == zm_xkz.c.XKZH).values(**changes))
+        conn.execute(insert(zm_xkz_bd).values(
             XKZH=license_no, BDLX=txn, BDRQ=day,
             **{k: row[k] for k in ("QYMC", "FZR", "JYDZ", "JYFW", "YXQZ", "ZT", "ZGY", "XCXL")}))
 
 
 def raw_change_rows(systems: SimSystems, rows: list[dict[str, Any]]) -> None:
     with systems.engines["monopoly"].begin() as conn:
-        conn.execute(insert(ZM_XKZ_BD), rows)
+        conn.execute(insert(zm_xkz_bd), rows)
 
 
 def marketing_update(systems: SimSystems, cust_code: str, **values: Any) -> None:
@@ -52,11 +52,11 @@ def count(conn_or_session: Any, table: Any, *where: Any) -> int:
 def file_case(systems: SimSystems, license_no: str, case_no: str, status: str = "10",
               filed: str = "20261120", kind: str = "A01") -> None:
     with systems.engines["monopoly"].begin() as conn:
-        head = int(conn.scalar(select(func.max(ZM_AJ.c.GXXH))) or 0)
-        exists = conn.scalar(select(ZM_AJ.c.AJBH).where(ZM_AJ.c.AJBH == case_no))
+        head = int(conn.scalar(select(func.max(zm_aj.c.GXXH))) or 0)
+        exists = conn.scalar(select(zm_aj.c.AJBH).where(case_no == zm_aj.c.AJBH))
         if exists:
-            conn.execute(update(ZM_AJ).where(ZM_AJ.c.AJBH == case_no).values(
+            conn.execute(update(zm_aj).where(case_no == zm_aj.c.AJBH).values(
                 AJZT=status, GXXH=head + 1))
         else:
-            conn.execute(insert(ZM_AJ).values(AJBH=case_no, XKZH=license_no, DSR="当事人",
+            conn.execute(insert(zm_aj).values(AJBH=case_no, XKZH=license_no, DSR="当事人",
                                               AY=kind, AJZT=status, LARQ=filed, GXXH=head + 1))

@@ -3,12 +3,12 @@ the sources said."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.conftest import Auth
 from tests.connectors.conftest import World
-from datetime import date, timedelta
-
 from tests.connectors.helpers import delivery, file_case, licence_txn, marketing_update
 
 

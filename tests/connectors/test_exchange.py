@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from connectors.sim.schemas import ZM_XKZ
+from connectors.sim.schemas import zm_xkz
 from tests.conftest import Auth
 from tests.connectors.helpers import licence_txn, raw_change_rows
 
@@ -44,7 +44,7 @@ def test_reconciliation_lists_the_fields_where_source_and_portal_differ(sqlite_w
     assert "6 customers" in page or "6 位客户" in page
     # Someone edits 专卖's licence table behind its change log: the portal cannot know.
     with w.systems.engines["monopoly"].begin() as conn:
-        conn.execute(update(ZM_XKZ).where(ZM_XKZ.c.XKZH == "330481100003").values(
+        conn.execute(update(zm_xkz).where(zm_xkz.c.XKZH == "330481100003").values(
             QYMC="改过名的店"))
     page = client.post("/exchange/reconcile", data={"n": "50"}).get_data(as_text=True)
     assert "改过名的店" in page and "海宁测试便利店3" in page
