@@ -211,7 +211,8 @@ def _stream(where: str, raw: Mapping[str, Any]) -> StreamSpec:
     if unknown:
         raise MappingError(f"{where}: not customer fields: {sorted(unknown)}")
     record = raw.get("record")
-    record_kind, record_fields = None, ()
+    record_kind: str | None = None
+    record_fields: tuple[FieldSpec, ...] = ()
     if record is not None:
         record_kind = record.get("kind")
         if record_kind not in RECORD_KINDS:

@@ -58,7 +58,7 @@ def customer_view(session: Session, customer: Customer,
         distinct = {fv.value for fv in given if fv.value is not None}
         out.append(ViewField(
             name=name, label=FIELD_LABELS.get(name, name), value=getattr(customer, name),
-            source=latest.source if latest else (owned.get(name) or [None])[0],
+            source=latest.source if latest else next(iter(owned.get(name, ())), None),
             synced_at=latest.synced_at if latest else None,
             conflict=len(distinct) > 1,
             by_source=tuple((fv.source, fv.value) for fv in sorted(given,

@@ -42,7 +42,7 @@ def sample_ids(session: Session, n: int, seed: int | None = None) -> list[int]:
     if low is None:
         return []
     rng = random.Random(seed)
-    wanted = set()
+    wanted: set[int] = set()
     for _ in range(n * 4):
         if len(wanted) >= n:
             break

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from datetime import datetime
+from typing import Any
 
 import click
 from flask import current_app
@@ -96,7 +97,7 @@ def sync_status(as_json: bool) -> None:
     marks: dict[str, dict[str, str]] = {}
     for wm in s.scalars(select(Watermark)):
         marks.setdefault(wm.source, {})[wm.stream] = wm.position
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in connectors(current_app):
         st = states.get(name)
         rows.append({"source": name,

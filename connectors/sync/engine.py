@@ -8,15 +8,17 @@ beat task in production (``connectors.sync.scheduler``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from connectors.base import Connector, SourceUnavailable
+from connectors.labels import SOURCE_LABELS
 from connectors.mapping import StreamSpec
 from connectors.models import ConnectorState, ExchangeDay, ExchangeLog, Watermark
 from connectors.sync.apply import BatchApplier, BatchResult, lookups_for
@@ -56,10 +58,6 @@ def connectors(app: Flask) -> dict[str, Connector]:
             found[conn.name] = conn
         ext["registry"] = found
     return ext["registry"]
-
-
-def _position(session_factory: Callable[[], object], source: str, stream: str) -> int:
-    return 0
 
 
 class SyncEngine:
@@ -139,9 +137,14 @@ class SyncEngine:
                 return
 
     def _commit_batch(self, source: str, stream: StreamSpec, after: int,
-                      rows: list) -> BatchResult | None:  # type: ignore[type-arg]
-        last = max(int(r[stream.position]) for r in rows if _is_int(r.get(stream.position))) \
-            if any(_is_int(r.get(stream.position)) for r in rows) else after
+                      rows: Sequence[Mapping[str, Any]]) -> BatchResult | None:
+        """Apply *rows* and move the watermark past them in one transaction; ``None`` when
+        another run moved the watermark first (nothing is written then).
+
+        The batch is tried whole first; if the database refuses it (a constraint), it is
+        applied again row by row in savepoints, and the refused rows are quarantined."""
+        positions = [int(p) for r in rows if _is_int(p := r.get(stream.position))]
+        last = max(positions, default=after)
         for savepoints in (False, True):
             try:
                 with self.db.transaction() as s:
@@ -166,10 +169,7 @@ class SyncEngine:
                          str(getattr(exc, "orig", exc)).splitlines()[0][:200])
         return None
 
-    def _count(self, s: object, source: str, batch: BatchResult, failed: int = 0) -> None:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
+    def _count(self, s: Session, source: str, batch: BatchResult, failed: int = 0) -> None:
         today = date.today()
         day = s.get(ExchangeDay, (source, today))
         if day is None:
@@ -209,15 +209,10 @@ class SyncEngine:
             if day is not None:
                 day.max_lag_seconds = max(day.max_lag_seconds or 0, lag)
 
-    def _alert(self, s: object, source: str, failures: int, error: str) -> None:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
+    def _alert(self, s: Session, source: str, failures: int, error: str) -> None:
         admins = people_with_posts(s, ["admin"])
         if not admins:
             return
-        from connectors.labels import SOURCE_LABELS
-
         title = gettext("Connector %(source)s keeps failing", source=str(
             SOURCE_LABELS.get(source, source)))
         notify(s, Notification(
@@ -236,14 +231,10 @@ class SyncEngine:
         return [self.run_source(n) for n in (names or list(connectors(self.app)))]
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: Any) -> bool:
     try:
-        int(value)  # type: ignore[arg-type]
+        int(value)
     except (TypeError, ValueError):
         return False
     return True
 
-
-def mark_unused(_: object = None) -> None:
-    """Keep linters quiet about imports used only for typing in older Pythons."""
-    _ = (select, update)

@@ -110,9 +110,9 @@ def trace(session: Session, customer: Customer, today: date | None = None) -> Tr
         Person.id.in_(ids))).all()) if ids else {}
     return Trace(
         customer=customer, view=view,
-        staff=[("inspector", persons.get(staff_ids[0])),
-               ("account_manager", persons.get(staff_ids[1])),
-               ("deliveryman", persons.get(staff_ids[2]))],
+        staff=[(role, persons.get(pid) if pid is not None else None)
+               for role, pid in zip(("inspector", "account_manager", "deliveryman"), staff_ids,
+                                    strict=True)],
         months=[(m, int(c), round(a, 2)) for m, (c, a) in months.items()],
         cases=list(session.scalars(select(Case).where(Case.customer_id == cid)
                                    .order_by(Case.filed_on.desc()))),
