@@ -184,9 +184,11 @@ class ChangeStream:
             if row is None:
                 return
             new = dict(row)
+            valid_to = datetime_date(row["YXQZ"])
+            if txn == "YX" and valid_to - self.day > timedelta(days=365):
+                txn = "BB"  # renewals come near expiry; far from it, a lost licence is reissued
             if txn == "YX":
-                new["YXQZ"] = _ymd(max(date.today(), datetime_date(row["YXQZ"]))
-                                   + timedelta(days=5 * 365))
+                new["YXQZ"] = _ymd(max(self.day, valid_to) + timedelta(days=5 * 365))
             elif txn == "BG":
                 if self.rng.random() < 0.5:
                     new["JYDZ"] = new["JYDZ"].split("路")[0][:-2] + \

@@ -14,7 +14,14 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from connectors.labels import FIELD_LABELS, SOURCE_LABELS
+from connectors.labels import (
+    CASE_TYPE_LABELS,
+    EVENT_LABELS,
+    FIELD_LABELS,
+    SIGN_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 from portal.toolkit import (
     CachePolicy,
     Customer,
@@ -87,6 +94,7 @@ def search() -> Any:
     s = db_session()
     rows, more = queries.search(s, principal, q, unit_id) if (q or unit_id) else ([], False)
     return render_template("customer_trace/search.html", rows=rows, more=more, q=q,
+                           statuses=STATUS_LABELS,
                            unit_id=unit_id, units=queries.scope_units(s, principal),
                            max_query=MAX_QUERY, searched=bool(q or unit_id))
 
@@ -105,7 +113,9 @@ def customer(customer_id: int) -> Any:
     t = queries.trace(s, c)
     return render_template("customer_trace/customer.html", t=t, c=c, fields=FIELD_LABELS,
                            sources=SOURCE_LABELS, staff_titles=STAFF_TITLES,
-                           case_status=CASE_STATUS)
+                           case_status=CASE_STATUS, events=EVENT_LABELS,
+                           statuses=STATUS_LABELS, case_types=CASE_TYPE_LABELS,
+                           signs=SIGN_LABELS)
 
 
 @hookimpl

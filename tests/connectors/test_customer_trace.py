@@ -60,7 +60,7 @@ def test_customer_page_shows_the_whole_trace(traced):
     cid = w.org.customers[1]
     page = _login(w, "km").get(f"/p/customer_trace/c/{cid}").get_data(as_text=True)
     for expected in ("海宁测试便利店1", "张专管", "王经理", "赵送货", "13800000000",
-                     "LICENSE_SUSPENDED", "CLOSED_SHOP", "到店关门", "D22", "trace-chart",
+                     "停业", "店铺关门", "到店关门", "D22", "trace-chart",
                      "别名便利店"):
         assert expected in page, expected
     assert _login(w, "zg2").get(f"/p/customer_trace/c/{cid}").status_code == 403
