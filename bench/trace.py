@@ -29,14 +29,15 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-WORDS = "永兴 福来 金鑫 顺发 好运 和平 万家 佳佳 惠民 红星 东方 新华 利群 百货 友谊 长城 阳光 吉祥 " \
-        "旺角 平安 春风 明珠 天天 如意 四季 丰收 向阳 兴隆 美佳 乐购".split()
+WORDS = ("永兴", "福来", "金鑫", "顺发", "好运", "和平", "万家", "佳佳", "惠民", "红星", "东方",
+         "新华", "利群", "百货", "友谊", "长城", "阳光", "吉祥", "旺角", "平安", "春风", "明珠",
+         "天天", "如意", "四季", "丰收", "向阳", "兴隆", "美佳", "乐购")
 FORMATS = ("便利店", "超市", "烟酒店", "食杂店", "商行")
 
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def report(kind: str, ms: list[float], target: float) -> None:
