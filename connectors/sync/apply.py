@@ -27,7 +27,7 @@ from connectors.models import (
     Purchase,
 )
 from connectors.sync.matrix import MATRIX, recipients
-from portal.toolkit import Customer, Notification, OrgUnit, Person, emit, notify
+from portal.toolkit import Customer, Notification, OrgUnit, Person, notify
 
 RECORD_MODELS: dict[str, type[Any]] = {"license_event": LicenseEvent, "case": Case,
                                        "purchase": Purchase, "delivery": Delivery}
@@ -35,7 +35,6 @@ STAFF = ("inspector_id", "account_manager_id", "deliveryman_id")
 #: A coded event that a changed field may make more precise (a 变更 that moves the shop is an
 #: address change for the delivery route).
 REFINABLE = frozenset({None, "LICENSE_CHANGED"})
-EVENT_TYPE = "customer.changed"
 
 
 @dataclass
@@ -232,17 +231,15 @@ class BatchApplier:
 
     def _raise(self, customer: Customer, event: str, changes: Mapping[str, tuple[Any, Any]],
                occurred: date | None) -> None:
+        """The change event: a notification of kind ``customer.<event>`` to the people the
+        matrix names, written to the outbox with the change (``notify``). Its ``params`` carry
+        the customer and the event for channels with templates (SMS) and for plugins that
+        react to customer changes."""
         staff = {col: getattr(customer, col) for col in STAFF}
-        payload = {"customer_id": customer.id, "license_no": customer.license_no,
-                   "event": event, "source": self.source,
-                   "fields": {f: [text(o), text(n)] for f, (o, n) in changes.items()},
-                   "occurred_on": text(occurred),
-                   "staff": [pid for pid in staff.values() if pid is not None]}
-        emit(self.s, EVENT_TYPE, **payload)
         self.result.events += 1
         people = recipients(event, staff)
-        if not people or event not in MATRIX:
-            return
+        if not people:
+            return  # nobody to tell (no staff yet): the change is still in the timeline
         title = str(MATRIX[event][1]) % {"name": customer.name,
                                            "license_no": customer.license_no}
         body = "；".join(f"{_label(f)}：{text(o) or '—'} → {text(n) or '—'}"
@@ -251,7 +248,10 @@ class BatchApplier:
         notify(self.s, Notification(
             kind=f"customer.{event.lower()}", title=title[:200],
             body=(head + (f"\n{body}" if body else ""))[:2000],
-            link=self.link.format(id=customer.id), recipients=people))
+            link=self.link.format(id=customer.id), recipients=people,
+            params={"customer_id": str(customer.id), "license_no": customer.license_no,
+                    "event": event, "source": self.source,
+                    "occurred_on": text(occurred) or ""}))
 
 
 def _label(field_name: str) -> str:

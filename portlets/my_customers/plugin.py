@@ -3,7 +3,7 @@
 Whose customers: the person named in the customer's inspector, account manager or deliveryman
 column, for each of those posts the user holds. That is the user's own data, so the window is
 cached with ``vary=Variance.USER``; the licence alerts depend on today's date, so the TTL stays
-short, and a synced customer change refreshes the windows of that customer's three staff.
+short (it also bounds how late a new flag from a synced change shows).
 The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
 """
 
@@ -22,7 +22,6 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from portal.toolkit import (
     CachePolicy,
     Customer,
-    DomainEvent,
     Mode,
     Portlet,
     Preference,
@@ -35,7 +34,6 @@ from portal.toolkit import (
     db_session,
     gettext,
     hookimpl,
-    invalidate,
     lazy_gettext,
     login_required,
     prefix_match,
@@ -175,14 +173,6 @@ def index() -> Any:
 @hookimpl
 def portal_portlets() -> Iterable[Portlet]:
     return [PORTLET]
-
-
-@hookimpl
-def portal_handle_event(event: DomainEvent) -> None:
-    """A synced customer change may change the flags: refresh its three staff's windows."""
-    if event.type == "customer.changed":
-        for person_id in event.payload.get("staff") or ():
-            invalidate(PORTLET.id, user=int(person_id))
 
 
 @hookimpl
