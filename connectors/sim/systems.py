@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select, update
+from sqlalchemy import Engine, create_engine, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sim.schemas import (
@@ -82,6 +82,8 @@ class SimSystems:
             e.dispose()
 
     def is_seeded(self) -> bool:
+        if not inspect(self.engines["monopoly"]).has_table("ZM_XKZ"):
+            return False
         with self.engines["monopoly"].connect() as c:
             return bool(c.scalar(select(func.count()).select_from(zm_xkz)))
 
