@@ -35,6 +35,7 @@ STAFF = ("inspector_id", "account_manager_id", "deliveryman_id")
 #: A coded event that a changed field may make more precise (a 变更 that moves the shop is an
 #: address change for the delivery route).
 REFINABLE = frozenset({None, "LICENSE_CHANGED"})
+TRACE_LINK = "/p/customer_trace/c/{id}"
 
 
 @dataclass
@@ -66,7 +67,7 @@ class BatchApplier:
     """Applies rows of one stream of one source; one instance per batch and transaction."""
 
     def __init__(self, session: Session, source: str, stream: StreamSpec, lookups: Lookups,
-                 now: datetime | None = None, portal_link: str = "/p/customer_trace/c/{id}"
+                 now: datetime | None = None, portal_link: str = TRACE_LINK
                  ) -> None:
         self.s, self.source, self.stream, self.lookups = session, source, stream, lookups
         self.now = now or datetime.now()
@@ -172,7 +173,8 @@ class BatchApplier:
                                    event=tag or (events[0] if events else coded),
                                    changed_at=self.now))
         for event in events:
-            self._raise(customer, event, changes, occurred)
+            self.result.events += 1
+            tell(self.s, customer, event, self.source, changes, occurred, self.link)
 
     def _apply_fields(self, customer: Customer, values: Mapping[str, tuple[Any, Any]],
                       position: int) -> dict[str, tuple[Any, Any]]:
@@ -229,29 +231,29 @@ class BatchApplier:
                 changed = True
         return changed
 
-    def _raise(self, customer: Customer, event: str, changes: Mapping[str, tuple[Any, Any]],
-               occurred: date | None) -> None:
-        """The change event: a notification of kind ``customer.<event>`` to the people the
-        matrix names, written to the outbox with the change (``notify``). Its ``params`` carry
-        the customer and the event for channels with templates (SMS) and for plugins that
-        react to customer changes."""
-        staff = {col: getattr(customer, col) for col in STAFF}
-        self.result.events += 1
-        people = recipients(event, staff)
-        if not people:
-            return  # nobody to tell (no staff yet): the change is still in the timeline
-        title = str(MATRIX[event][1]) % {"name": customer.name,
-                                           "license_no": customer.license_no}
-        body = "；".join(f"{_label(f)}：{text(o) or '—'} → {text(n) or '—'}"
-                        for f, (o, n) in changes.items() if f not in STAFF)
-        head = f"{customer.name}（{customer.license_no}）"
-        notify(self.s, Notification(
-            kind=f"customer.{event.lower()}", title=title[:200],
-            body=(head + (f"\n{body}" if body else ""))[:2000],
-            link=self.link.format(id=customer.id), recipients=people,
-            params={"customer_id": str(customer.id), "license_no": customer.license_no,
-                    "event": event, "source": self.source,
-                    "occurred_on": text(occurred) or ""}))
+
+def tell(session: Session, customer: Customer, event: str, source: str,
+         changes: Mapping[str, tuple[Any, Any]] | None = None, occurred: date | None = None,
+         link: str = TRACE_LINK, note: str = "") -> bool:
+    """The change event: a notification of kind ``customer.<event>`` to the people the matrix
+    names, written to the outbox with the change (``notify``). Its ``params`` carry the
+    customer and the event for channels with templates (SMS) and for plugins that react to
+    customer changes. Returns whether anybody was told."""
+    changes = changes or {}
+    people = recipients(event, {col: getattr(customer, col) for col in STAFF})
+    if not people:
+        return False  # nobody to tell (no staff yet): the change is still in the timeline
+    title = str(MATRIX[event][1]) % {"name": customer.name, "license_no": customer.license_no}
+    body = "；".join(f"{_label(f)}：{text(o) or '—'} → {text(n) or '—'}"
+                    for f, (o, n) in changes.items() if f not in STAFF)
+    head = f"{customer.name}（{customer.license_no}）{note}"
+    notify(session, Notification(
+        kind=f"customer.{event.lower()}", title=title[:200],
+        body=(head + (f"\n{body}" if body else ""))[:2000],
+        link=link.format(id=customer.id), recipients=people,
+        params={"customer_id": str(customer.id), "license_no": customer.license_no,
+                "event": event, "source": source, "occurred_on": text(occurred) or ""}))
+    return True
 
 
 def _label(field_name: str) -> str:

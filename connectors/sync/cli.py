@@ -61,6 +61,8 @@ def sync_run(sources: tuple[str, ...], loop: bool, batch_size: int | None,
             scheduler.stop()
         return
     results = [engine.run_source(n, max_batches=max_batches) for n in names]
+    if not sources:
+        click.echo(f"licences entering their last 30 days: {engine.remind_expiring()} told")
     for r in results:
         _echo(r)
     if not all(r.ok for r in results):

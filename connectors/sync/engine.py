@@ -228,7 +228,19 @@ class SyncEngine:
             pass
 
     def run_all(self, names: list[str] | None = None) -> list[RunResult]:
-        return [self.run_source(n) for n in (names or list(connectors(self.app)))]
+        results = [self.run_source(n) for n in (names or list(connectors(self.app)))]
+        self.remind_expiring()
+        return results
+
+    def remind_expiring(self) -> int:
+        """Licences entering their last 30 days (LICENSE_EXPIRING); idempotent."""
+        from connectors.sync.expiring import remind_expiring
+
+        with self.db.transaction() as s:
+            told = remind_expiring(s)
+        if self.dispatch:
+            self._dispatch()
+        return told
 
 
 def _is_int(value: Any) -> bool:

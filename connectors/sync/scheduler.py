@@ -50,6 +50,7 @@ class ThreadScheduler:
             due = dict.fromkeys(schedules(self.app), 0.0)
             every = schedules(self.app)
             engine = SyncEngine(self.app)
+            reminded = 0.0
             while not self.stopped.is_set():
                 now = time.monotonic()
                 for name, at in due.items():
@@ -59,4 +60,10 @@ class ThreadScheduler:
                         except Exception:
                             log.exception("scheduled sync of %s failed", name)
                         due[name] = time.monotonic() + every[name]
+                if time.monotonic() >= reminded + 3600:
+                    try:
+                        engine.remind_expiring()
+                    except Exception:
+                        log.exception("licence expiry reminders failed")
+                    reminded = time.monotonic()
                 self.stopped.wait(max(0.1, min(due.values()) - time.monotonic()))

@@ -44,7 +44,7 @@ def test_sim_and_sync_commands(tmp_path):
     result = runner.invoke(["sync", "run"])
     assert result.exit_code == 0, result.output
     assert {line.split()[0] for line in result.output.splitlines()} == {
-        "logistics", "marketing", "monopoly"}
+        "logistics", "marketing", "monopoly", "licences"}
     status = json.loads(runner.invoke(["sync", "status", "--json"]).output)
     assert {s["source"]: s["health"] for s in status} == {
         "logistics": "ok", "marketing": "ok", "monopoly": "ok"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connectors.models import FieldChange, LicenseEvent
+from connectors.sync.engine import SyncEngine
 from portal.models import Customer
 from portlets.notices.models import Notice, NoticeReceipt
 from tests.connectors.helpers import delivery, licence_txn, marketing_update
@@ -82,3 +83,23 @@ def test_an_address_change_is_an_address_change_for_everyone(sqlite_world):
     assert _receipts(w.app, "customer.address_changed") == sorted(
         [people["zg"], people["km"], people["sh"]])
     assert _receipts(w.app, "customer.license_changed") == []
+
+
+def test_licences_entering_their_last_30_days_are_told_once(sqlite_world):
+    from datetime import date
+
+    from connectors.sync.expiring import remind_expiring
+
+    w = sqlite_world
+    with w.app.app_context():
+        db = w.app.extensions["portal"].db
+        with db.transaction() as s:
+            assert remind_expiring(s, today=date(2026, 11, 20)) == 0  # 42 days before
+        with db.transaction() as s:
+            assert remind_expiring(s, today=date(2026, 12, 5)) == 6
+        with db.transaction() as s:
+            assert remind_expiring(s, today=date(2026, 12, 6)) == 0  # once per expiry date
+        SyncEngine(w.app)._dispatch()
+    people = w.org.people
+    assert _receipts(w.app, "customer.license_expiring") == sorted(
+        [people["zg"]] * 6 + [people["km"]] * 6)
