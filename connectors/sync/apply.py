@@ -216,11 +216,6 @@ class BatchApplier:
             rec = model(customer_id=customer.id, source=self.source, source_key=key[:64])
             for k, v in clean.items():
                 setattr(rec, k, v)
-            if isinstance(rec, LicenseEvent):
-                rec.detail = rec.detail or ""
-            if isinstance(rec, Delivery):
-                rec.exception_note = (rec.exception_note or "")[:200]
-                rec.route = rec.route or ""
             self.s.add(rec)
             self.records[key] = rec
             return True
