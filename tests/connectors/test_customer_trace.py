@@ -78,3 +78,12 @@ def test_my_customers_flags_recent_case_grade_change_and_delivery_exception(trac
     assert "Recent case" in rows["2"] or "近期案件" in rows["2"]
     for k in ("0", "3", "4", "5"):
         assert "badge" not in rows[k], rows[k]
+
+
+def test_partial_name_search_on_both_databases(world):
+    """PostgreSQL answers "%part%" through the trigram index, SQLite by scanning."""
+    client = _login(world, "zg")
+    page = client.get("/p/customer_trace/?q=试便利店3").get_data(as_text=True)
+    assert "海宁测试便利店3" in page and "海宁测试便利店4" not in page
+    page = client.get("/p/customer_trace/?q=100_").get_data(as_text=True)  # no wildcard
+    assert "海宁测试便利店" not in page
