@@ -29,14 +29,15 @@ PG_ADMIN = os.environ.get("PORTAL_TEST_PG", "postgresql://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS", "redis://127.0.0.1:6379/14")
 PASSWORD = "pw-123456"
 _HASH = hash_password(PASSWORD)
+# Read above; gone from the environment so that no app (module-scoped fixtures included) takes
+# them for settings.
+for _key in [k for k in os.environ if k.startswith("PORTAL_TEST_")]:
+    del os.environ[_key]
 
 
 @pytest.fixture(autouse=True)
 def _clean_portal_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests configure the app explicitly; a developer's PORTAL_* variables must not leak in.
-
-    PORTAL_TEST_* (read above, at import) go too: the app would take them for settings.
-    """
+    """Tests configure the app explicitly; a developer's PORTAL_* variables must not leak in."""
     for key in list(os.environ):
         if key.startswith("PORTAL_"):
             monkeypatch.delenv(key)
