@@ -175,6 +175,21 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("MAIL_SMTP_PORT", int, 25, "SMTP port."),
     _setting("MAIL_FROM", str, "portal@jxtobacco.example", "Sender address of e-mail notices."),
     _setting("MAIL_TIMEOUT", float, 5.0, "Seconds an SMTP conversation may take."),
+    _setting("CONNECTOR_MAPPINGS", str, "",
+             "Folder of connector mapping files (*.yaml); empty: the built-in ones."),
+    _setting("CONNECTOR_URLS", list, [],
+             "Source URLs overriding the mapping files' url, as name=url (SQLAlchemy URL or "
+             "HTTP base URL)."),
+    _setting("SIM_DIR", str, "instance/sim",
+             "Folder of the simulated source systems' SQLite databases."),
+    _setting("SIM_DATABASES", list, [],
+             "Databases of the simulated systems as name=url (monopoly, marketing, "
+             "logistics), instead of SQLite files in SIM_DIR."),
+    _setting("SYNC_SCHEDULER", bool, False,
+             "Run the connectors on their schedules in a thread of the web process (embedded "
+             "demo); production runs `portal sync run --loop` or Celery beat instead."),
+    _setting("SYNC_ALERT_AFTER", int, 3,
+             "Failed runs in a row after which the admins get a notice about a connector."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

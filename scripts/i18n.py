@@ -29,10 +29,13 @@ def packages() -> list[tuple[list[Path], Path]]:
     own: list[Path] = []
     for group in ("portlets", "connectors", "sso"):
         folder = ROOT / group
-        if folder.is_dir():
-            own += [pkg for pkg in sorted(p for p in folder.iterdir() if p.is_dir())
-                    if (pkg / "plugin.py").exists() and (group == "portlets" or
-                                                         (pkg / "translations").is_dir())]
+        if not folder.is_dir():
+            continue
+        if (folder / "plugin.py").exists() and (folder / "translations").is_dir():
+            own.append(folder)  # a group that is one plugin (connectors/)
+        own += [pkg for pkg in sorted(p for p in folder.iterdir() if p.is_dir())
+                if (pkg / "plugin.py").exists() and (group == "portlets" or
+                                                     (pkg / "translations").is_dir())]
     core_sources = [ROOT / "portal", *(pkg for pkg in sorted((ROOT / "sso").iterdir())
                                        if pkg.is_dir() and pkg not in own)]
     found = [(core_sources, ROOT / "portal" / "translations")]
@@ -42,9 +45,17 @@ def packages() -> list[tuple[list[Path], Path]]:
 
 def extract(sources: list[Path]) -> Catalog:
     catalog = Catalog(locale="zh_CN", project="portal")
+    owners = {pkg for _sources, translations in packages() for pkg in [translations.parent]}
     for src in sources:
+        # A package inside *src* with a catalogue of its own (connectors/sms inside
+        # connectors/) keeps its messages there.
+        def outside_others(path: str, src: Path = src) -> bool:
+            here = Path(path).resolve()
+            return not any(o != src and (here == o or o in here.parents) for o in owners)
+
         for _file, lineno, message, comments, _ctx in extract_from_dir(
-            src, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {}}
+            src, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {}},
+            directory_filter=outside_others,
         ):
             catalog.add(message, None, [(str(_file), lineno)], auto_comments=comments)
     return catalog

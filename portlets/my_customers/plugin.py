@@ -3,7 +3,8 @@
 Whose customers: the person named in the customer's inspector, account manager or deliveryman
 column, for each of those posts the user holds. That is the user's own data, so the window is
 cached with ``vary=Variance.USER``; the licence alerts depend on today's date, so the TTL stays
-short. The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
+short (it also bounds how late a new flag from a synced change shows).
+The page ``/p/my_customers/`` is not cached and checks the portlet's own access rule.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def customers(where: ColumnElement[bool], limit: int, offset: int = 0) -> list[A
         .limit(limit).offset(offset)))
 
 
+def recent_flags(rows: list[Any]) -> dict[int, set[str]]:
+    """Recent case, grade change, delivery exception: from the connectors' records when that
+    plugin is installed; without it there is nothing to flag."""
+    try:
+        from connectors.flags import customer_flags
+    except ImportError:  # pragma: no cover - the connectors are part of this distribution
+        return {}
+    return customer_flags(db_session(), [r.id for r in rows])
+
+
 def count(where: ColumnElement[bool]) -> int:
     return db_session().scalar(select(func.count()).select_from(Customer).where(where)) or 0
 
@@ -90,9 +101,10 @@ def render(ctx: RenderContext) -> str:
     mine = served_by(ctx.principal)
     # Layout files are not validated against the schema: clamp rather than trust.
     limit = max(5, min(50, int(ctx.preferences["limit"])))
+    rows = customers(mine, limit)
     return render_template(
         "my_customers/portlet.html",
-        rows=customers(mine, limit),
+        rows=rows, recent=recent_flags(rows),
         total=count(mine),
         expiring=count(mine & (Customer.status == "ACTIVE")
                        & (Customer.license_valid_to <= today + timedelta(days=WARN_DAYS))),
@@ -149,9 +161,10 @@ def index() -> Any:
     if page > page_count:
         abort(404)
     # Not "page"/"pages": base.html uses those names for the portal's tabs.
+    rows = customers(where, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return render_template(
         "my_customers/page.html",
-        rows=customers(where, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        rows=rows, recent=recent_flags(rows),
         total=total, page_no=page, page_count=page_count, q=q, max_query=MAX_QUERY,
         today=date.today(), warn_days=WARN_DAYS, statuses=STATUS_TITLES,
     )

@@ -1,0 +1,1 @@
+"""信息交换平台: the admins' pages that watch the connectors."""

@@ -1,0 +1,1 @@
+"""客户痕迹区: find a customer, see everything the sources say about them."""
