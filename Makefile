@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 # Compile the message catalogues of the core and of every portlet that ships some.
 translations: venv
 	@for dir in portal/translations portlets/*/translations sso/*/translations \
-	           connectors/*/translations; do \
+	           connectors/translations connectors/*/translations; do \
 	  [ -d "$$dir" ] || continue; \
 	  find "$$dir" -name '*.po' | grep -q . || continue; \
 	  echo "$(BIN)/pybabel compile -f -d $$dir"; \
