@@ -113,7 +113,10 @@ class Server:
 
 @contextmanager
 def gunicorn(settings: Mapping[str, str], folder: Path) -> Iterator[Server]:
-    """The portal under gunicorn (one gthread worker) with ``PORTAL_*`` *settings*."""
+    """The portal under gunicorn (one gthread worker) with ``PORTAL_*`` *settings*, with the
+    threads ``portal serve`` gives it: four for pages plus one per live event stream (each
+    signed-in page opens one, and holds its thread until the next heartbeat notices that
+    the browser went away)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update({f"PORTAL_{k}": v for k, v in settings.items()})
@@ -123,7 +126,7 @@ def gunicorn(settings: Mapping[str, str], folder: Path) -> Iterator[Server]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--worker-class", "gthread", "--threads", "4", "portal.wsgi:app"],
+             "--worker-class", "gthread", "--threads", "68", "portal.wsgi:app"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, proc, log)
