@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 
 from portal.auth import Principal
 from portal.layout import PageSpec, WindowSpec
-from portal.layout_check import GRID_COLUMNS, ID, MAX_ROWS
+from portal.layout_check import GRID_COLUMNS, MAX_ROWS
 from portal.portlet import Portlet, WindowState
 
 TRASH_SIZE = 10
@@ -335,6 +335,3 @@ def valid_page_title(title: str) -> str:
         raise Refusal(400, _("A page title has 1 to 40 characters."))
     return title
 
-
-def valid_id(value: str) -> bool:
-    return bool(ID.match(value))

@@ -163,12 +163,9 @@ def move(page_key: str) -> Any:
 @bp.post("/<page_key>/add")
 @login_required
 def add(page_key: str) -> Any:
-    added: list[str] = []
-
     def change(r: Resolved, data: dict[str, Any]) -> dict[str, Any]:
-        diff, window_id = personal.add(r.page, _diff_of(page_key), str(data.get("portlet", "")),
-                                       _portlets(), g.principal)
-        added.append(window_id)
+        diff, _window_id = personal.add(r.page, _diff_of(page_key),
+                                        str(data.get("portlet", "")), _portlets(), g.principal)
         return diff
 
     return _apply(page_key, change, _("Added to the page."))
