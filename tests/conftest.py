@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,10 @@ class Org:
     customers: list[int]
 
 
+#: Far from today whenever the tests run: a licence near its end is a change event of its own.
+LICENCE_VALID_TO = date.today() + timedelta(days=3 * 365)
+
+
 def seed_org(app: Flask) -> Org:
     """A city with two county units, one person per post, and six customers."""
     with app.app_context():
@@ -137,7 +141,7 @@ def seed_org(app: Flask) -> Org:
         for i in range(6):
             c = Customer(license_no=f"33048110{i:04d}", customer_code=f"330401{i:06d}",
                          name=f"海宁测试便利店{i}", org_unit_id=units[0].id, grade=10 + i,
-                         license_valid_to=date(2027, 1, 1), inspector_id=people["zg"],
+                         license_valid_to=LICENCE_VALID_TO, inspector_id=people["zg"],
                          account_manager_id=people["km"], deliveryman_id=people["sh"])
             s.add(c)
             s.flush()

@@ -86,19 +86,20 @@ def test_an_address_change_is_an_address_change_for_everyone(sqlite_world):
 
 
 def test_licences_entering_their_last_30_days_are_told_once(sqlite_world):
-    from datetime import date
+    from datetime import timedelta
 
     from connectors.sync.expiring import remind_expiring
+    from tests.conftest import LICENCE_VALID_TO as END
 
     w = sqlite_world
     with w.app.app_context():
         db = w.app.extensions["portal"].db
         with db.transaction() as s:
-            assert remind_expiring(s, today=date(2026, 11, 20)) == 0  # 42 days before
+            assert remind_expiring(s, today=END - timedelta(days=42)) == 0
         with db.transaction() as s:
-            assert remind_expiring(s, today=date(2026, 12, 5)) == 6
+            assert remind_expiring(s, today=END - timedelta(days=27)) == 6
         with db.transaction() as s:
-            assert remind_expiring(s, today=date(2026, 12, 6)) == 0  # once per expiry date
+            assert remind_expiring(s, today=END - timedelta(days=26)) == 0  # once per expiry
         SyncEngine(w.app)._dispatch()
     people = w.org.people
     assert _receipts(w.app, "customer.license_expiring") == sorted(
