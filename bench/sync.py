@@ -129,7 +129,8 @@ def main() -> int:
             print(f"  total:    {events} changes with their notices in {t2 - t0:.2f} s = "
                   f"{events / (t2 - t0):,.0f} change events/s (target ≥ 2,000/s)")
             if profiler:
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+                    r"connectors|portal|portlets", 40)
             systems.dispose()
         app.extensions["portal"].db.engine.dispose()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,14 +43,17 @@ def emit(session: Session, type: str, **payload: Any) -> OutboxEvent:
     return event
 
 
-def dispatch_pending(app: Flask, limit: int = 500, batch: int = 1) -> int:
+def dispatch_pending(app: Flask, limit: int = 500, batch: int = 100) -> int:
     """Deliver undelivered events; returns how many are now fully delivered.
 
-    Each event is locked (``SKIP LOCKED`` on PostgreSQL, so several workers share the work),
-    each handler runs in a savepoint of its own together with its delivery record: a handler
-    that raises is rolled back alone and retried later, the others are not run again.
-    *batch* events share one transaction (one commit instead of *batch*): a background worker
-    uses it to keep up with a flow of events; a failed commit leaves the whole batch pending.
+    Events are locked (``SKIP LOCKED`` on PostgreSQL, so several workers share the work) and
+    handled *batch* to a transaction. Each plugin gets the whole batch in one savepoint: the
+    common case — every handler succeeds — costs one savepoint per plugin and batch, and
+    nothing else is written but the events' ``dispatched_at``. When a plugin raises, its
+    savepoint is rolled back and it is run again event by event, each in a savepoint of its
+    own, so that only the events it really fails on stay pending; for those, the plugins that
+    did succeed get a delivery record, and a retry runs only the plugin that failed. A failed
+    commit leaves the whole batch pending.
     """
     state = app.extensions["portal"]
     with state.db.engine.connect() as conn:
@@ -57,42 +61,91 @@ def dispatch_pending(app: Flask, limit: int = 500, batch: int = 1) -> int:
             select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None),
                                          OutboxEvent.attempts < MAX_ATTEMPTS)
             .order_by(OutboxEvent.id).limit(limit)))
-    impls = state.plugins.pm.hook.portal_handle_event.get_hookimpls()
+    handlers = _handlers(state.plugins.pm)
+    size = max(batch, 1)
     delivered = 0
-    for start in range(0, len(ids), max(batch, 1)):
-        chunk = ids[start:start + max(batch, 1)]
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
         with state.db.transaction() as s:
             rows = s.scalars(select(OutboxEvent).where(
                 OutboxEvent.id.in_(chunk), OutboxEvent.dispatched_at.is_(None))
                 .order_by(OutboxEvent.id).with_for_update(skip_locked=True)).all()
-            done: dict[int, set[str]] = {}
-            for event_id, plugin in s.execute(select(
-                    OutboxDelivery.event_id, OutboxDelivery.plugin).where(
-                    OutboxDelivery.event_id.in_([r.id for r in rows]))):
-                done.setdefault(event_id, set()).add(plugin)
-            for row in rows:
-                delivered += _dispatch_one(s, row, impls, done.get(row.id, set()))
+            if rows:
+                delivered += _dispatch_batch(s, rows, handlers)
     return delivered
 
 
-def _dispatch_one(s: Session, row: OutboxEvent, impls: list[Any], done: set[str]) -> int:
-    event = DomainEvent(row.id, row.type, dict(row.payload), row.created_at)
-    errors = []
-    for impl in impls:
-        if impl.plugin_name in done:
+Handler = tuple[str, Callable[[list[DomainEvent]], None]]
+
+
+def _handlers(pm: Any) -> list[Handler]:
+    """Every plugin's handler as a function of a list of events, in hook order.
+
+    ``portal_handle_events`` implementations take the list as it is; ``portal_handle_event``
+    implementations are called once per event of it.
+    """
+    out: list[Handler] = []
+    for impl in pm.hook.portal_handle_events.get_hookimpls():
+        out.append((impl.plugin_name, _many(impl.function)))
+    for impl in pm.hook.portal_handle_event.get_hookimpls():
+        out.append((impl.plugin_name, _each(impl.function)))
+    return out
+
+
+def _many(function: Callable[..., Any]) -> Callable[[list[DomainEvent]], None]:
+    return lambda events: function(events=events)
+
+
+def _each(function: Callable[..., Any]) -> Callable[[list[DomainEvent]], None]:
+    def handle(events: list[DomainEvent]) -> None:
+        for event in events:
+            function(event=event)
+    return handle
+
+
+def _dispatch_batch(s: Session, rows: Sequence[OutboxEvent], handlers: list[Handler]) -> int:
+    done: dict[int, set[str]] = {}
+    for event_id, plugin in s.execute(select(OutboxDelivery.event_id, OutboxDelivery.plugin)
+                                      .where(OutboxDelivery.event_id.in_([r.id for r in rows]))):
+        done.setdefault(event_id, set()).add(plugin)
+    events = [DomainEvent(r.id, r.type, dict(r.payload), r.created_at) for r in rows]
+    succeeded: dict[int, list[str]] = {}
+    errors: dict[int, list[str]] = {}
+    for plugin, handle in handlers:
+        todo = [e for e in events if plugin not in done.get(e.id, ())]
+        if not todo:
             continue
-        try:
-            with s.begin_nested():
-                impl.function(event=event)
-                s.add(OutboxDelivery(event_id=row.id, plugin=impl.plugin_name))
-        except Exception as exc:
-            log.error("plugin %s failed on event %s #%s: %s", impl.plugin_name,
-                      event.type, event.id, exc, exc_info=exc)
-            errors.append(f"{impl.plugin_name}: {exc}")
-    row.attempts += 1
-    if errors:
-        row.last_error = "; ".join(errors)[:500]
-        return 0
-    row.dispatched_at = datetime.now()
-    row.last_error = None
-    return 1
+        failed = _run(s, plugin, handle, todo)
+        for event in todo:
+            if event.id in failed:
+                errors.setdefault(event.id, []).append(f"{plugin}: {failed[event.id]}")
+            else:
+                succeeded.setdefault(event.id, []).append(plugin)
+    now = datetime.now()
+    for row in rows:
+        row.attempts += 1
+        if row.id in errors:
+            row.last_error = "; ".join(errors[row.id])[:500]
+            s.add_all(OutboxDelivery(event_id=row.id, plugin=p)
+                      for p in succeeded.get(row.id, ()))
+        else:
+            row.dispatched_at, row.last_error = now, None
+    return len(rows) - len(errors)
+
+
+def _run(s: Session, plugin: str, handle: Callable[[list[DomainEvent]], None],
+         events: list[DomainEvent]) -> dict[int, Exception]:
+    """Run *handle* over *events*; the events it failed on, with the error."""
+    try:
+        with s.begin_nested():
+            handle(events)
+        return {}
+    except Exception as exc:
+        if len(events) == 1:
+            log.error("plugin %s failed on event %s #%s: %s", plugin, events[0].type,
+                      events[0].id, exc, exc_info=exc)
+            return {events[0].id: exc}
+    failed: dict[int, Exception] = {}
+    for event in events:  # find the culprits; the others are handled after all
+        failed.update(_run(s, plugin, handle, [event]))
+    return failed

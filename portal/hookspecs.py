@@ -147,6 +147,22 @@ def portal_handle_event(event: DomainEvent) -> None:
     implementation; it may be called again for the same event after a crash, so make the
     handling idempotent (key what you write by ``event.id``). Exceptions are logged and the
     event is retried; they never reach the user who caused it.
+
+    Events are delivered in batches, each plugin's share of a batch in one savepoint; when
+    the handler raises on one event, the batch's writes are rolled back and the handler runs
+    again event by event. So do not reach outside the database (send an SMS, call a system)
+    before the writes that record it: a rolled-back record means it may be done again.
+    """
+
+
+@hookspec
+def portal_handle_events(events: list[DomainEvent]) -> None:
+    """Like ``portal_handle_event``, for a plugin that handles a list of events in one go.
+
+    For plugins that write for many events at once (the notices channel inserts every
+    notice of a sync batch with one statement): implement this *or* ``portal_handle_event``,
+    not both. The list is in event order and may hold any event type; ignore the others.
+    If the handler raises, it is called again with one event at a time.
     """
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
 
 
-BATCH = 50
+BATCH = 100
 
 
 def run(app: Flask, stop: threading.Event, *, interval: float | None = None,

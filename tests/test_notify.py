@@ -36,9 +36,9 @@ def test_notice_reaches_each_recipient_once(db_app: Flask) -> None:
 
         # A redelivered event (a crash after the channel wrote, before the outbox recorded
         # it) makes no second notice.
-        notices_plugin.portal_handle_event(DomainEvent(
+        notices_plugin.portal_handle_events([DomainEvent(
             notice.event_id, "notification", _notification(org).to_payload(),
-            notice.created_at))
+            notice.created_at)])
         s.commit()
         assert s.scalar(select(func.count(Notice.id)).where(Notice.event_id.is_not(None))) == 1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.labels import FIELD_LABELS
@@ -36,6 +36,18 @@ STAFF = ("inspector_id", "account_manager_id", "deliveryman_id")
 #: address change for the delivery route).
 REFINABLE = frozenset({None, "LICENSE_CHANGED"})
 TRACE_LINK = "/p/customer_trace/c/{id}"
+
+
+@dataclass
+class _Value:
+    """A ``FieldValue`` row as the batch sees it: plain data, written in bulk at the end
+    (ORM objects cost more to track than the whole rest of a row's work)."""
+
+    value: str | None
+    position: int
+    synced_at: datetime
+    stored: bool
+    dirty: bool = False
 
 
 @dataclass
@@ -83,14 +95,12 @@ class BatchApplier:
         for chunk in _chunks(sorted(keys), 500):
             for c in self.s.scalars(select(Customer).where(column.in_(chunk))):
                 self.customers[getattr(c, st.match.name)] = c
-        ids = [c.id for c in self.customers.values()]
-        self.values: dict[tuple[int, str], FieldValue] = {}
+        self.values: dict[tuple[int, str], _Value] = {}
+        self.changes: list[dict[str, Any]] = []
         if st.fields:
-            for chunk in _chunks(ids, 500):
-                for fv in self.s.scalars(select(FieldValue).where(
-                        FieldValue.customer_id.in_(chunk), FieldValue.source == self.source)):
-                    self.values[(fv.customer_id, fv.field)] = fv
+            self._load_values([c.id for c in self.customers.values()])
         self.records: dict[str, Any] = {}
+        self.new_records: dict[str, dict[str, Any]] = {}
         if st.record:
             model = RECORD_MODELS[st.record]
             rkeys = sorted({str(r[st.key]) for r in rows if r.get(st.key) not in (None, "")})
@@ -99,6 +109,14 @@ class BatchApplier:
                         model.source == self.source, model.source_key.in_(chunk))):
                     self.records[rec.source_key] = rec
 
+    def _load_values(self, customer_ids: Sequence[int]) -> None:
+        for chunk in _chunks(list(customer_ids), 500):
+            for cid, name, value, position, synced_at in self.s.execute(select(
+                    FieldValue.customer_id, FieldValue.field, FieldValue.value,
+                    FieldValue.position, FieldValue.synced_at).where(
+                    FieldValue.customer_id.in_(chunk), FieldValue.source == self.source)):
+                self.values[(cid, name)] = _Value(value, position, synced_at, stored=True)
+
     # ------------------------------------------------------------------ rows
     def apply_all(self, rows: Sequence[Mapping[str, Any]], savepoints: bool = False) -> None:
         self._prefetch(rows)
@@ -106,6 +124,7 @@ class BatchApplier:
         # what was already there before the batch.
         with self.s.no_autoflush:
             self._apply_rows(rows, savepoints)
+            self._write_pending()
 
     def _apply_rows(self, rows: Sequence[Mapping[str, Any]], savepoints: bool) -> None:
         for row in rows:
@@ -114,14 +133,53 @@ class BatchApplier:
                 if savepoints:
                     with self.s.begin_nested():
                         self.apply(row)
+                        self._write_pending()
                 else:
                     self.apply(row)
             except Malformed as exc:
+                self._forget_pending()
                 self.quarantine(row, str(exc))
             except Exception as exc:
                 if not savepoints:
                     raise
+                self._forget_pending()
                 self.quarantine(row, _db_reason(exc))
+
+    def _write_pending(self) -> None:
+        """Field values and history of the rows applied since the last call, in bulk."""
+        new, changed = [], []
+        for (cid, name), v in self.values.items():
+            if v.dirty:
+                (changed if v.stored else new).append({
+                    "customer_id": cid, "field": name, "source": self.source,
+                    "value": v.value, "position": v.position, "synced_at": v.synced_at})
+                v.stored, v.dirty = True, False
+        if new:
+            self.s.execute(insert(FieldValue), new)
+        if changed:
+            self.s.execute(update(FieldValue), changed)  # by primary key
+        if self.new_records:
+            model = RECORD_MODELS[self.stream.record or ""]
+            for row in self.s.execute(insert(model).returning(
+                    model.id, model.source_key, sort_by_parameter_order=True),
+                    list(self.new_records.values())):
+                # Loaded again only if a later row of the batch changes it.
+                self.records[row.source_key] = row.id
+            self.new_records = {}
+        if self.changes:
+            self.s.execute(insert(FieldChange), self.changes)
+            self.changes = []
+
+    def _forget_pending(self) -> None:
+        """A row failed after changing values in memory (a savepoint rolled back): read the
+        values of what it touched again, as the database has them."""
+        dirty = {cid for (cid, _f), v in self.values.items() if v.dirty}
+        self.values = {k: v for k, v in self.values.items() if k[0] not in dirty}
+        self.changes = []
+        for key in self.new_records:
+            del self.records[key]
+        self.new_records = {}
+        self._load_values(sorted(dirty))
 
     def quarantine(self, row: Mapping[str, Any], reason: str) -> None:
         self.result.quarantined += 1
@@ -168,10 +226,10 @@ class BatchApplier:
             events = [coded]
         for name, (old, new) in changes.items():
             tag = st.field_events.get(name) if st.field_events.get(name) in events else None
-            self.s.add(FieldChange(customer_id=customer.id, field=name, old=text(old),
-                                   new=text(new), source=self.source,
-                                   event=tag or (events[0] if events else coded),
-                                   changed_at=self.now))
+            self.changes.append({"customer_id": customer.id, "field": name, "old": text(old),
+                                 "new": text(new), "source": self.source,
+                                 "event": tag or (events[0] if events else coded),
+                                 "changed_at": self.now})
         for event in events:
             self.result.events += 1
             tell(self.s, customer, event, self.source, changes, occurred, self.link)
@@ -186,10 +244,8 @@ class BatchApplier:
             if fv is not None and fv.position >= position:
                 continue  # an older change read again (a re-run window): already applied
             if fv is None:
-                fv = FieldValue(customer_id=customer.id, field=name, source=self.source)
-                self.s.add(fv)
-                self.values[(customer.id, name)] = fv
-            fv.value, fv.position, fv.synced_at = text(value), position, self.now
+                fv = self.values[(customer.id, name)] = _Value(None, 0, self.now, stored=False)
+            fv.value, fv.position, fv.synced_at, fv.dirty = text(value), position, self.now, True
             if not spec.owner:
                 continue
             if name == "status" and value == "ACTIVE" and not _has_staff(customer):
@@ -210,15 +266,18 @@ class BatchApplier:
 
     def _apply_record(self, customer: Customer, key: str, values: Mapping[str, Any]) -> bool:
         rec = self.records.get(key)
-        model = RECORD_MODELS[self.stream.record or ""]
         clean = {k: v for k, v in values.items() if v is not None or k in ("closed_on",)}
-        if rec is None:
-            rec = model(customer_id=customer.id, source=self.source, source_key=key[:64])
-            for k, v in clean.items():
-                setattr(rec, k, v)
-            self.s.add(rec)
-            self.records[key] = rec
+        if rec is None:  # new: a plain row, inserted in bulk with the batch
+            self.records[key] = self.new_records[key] = {
+                "customer_id": customer.id, "source": self.source, "source_key": key[:64],
+                **clean}
             return True
+        if isinstance(rec, int):  # inserted by this batch, changed by a later row
+            rec = self.records[key] = self.s.get(RECORD_MODELS[self.stream.record or ""], rec)
+        if isinstance(rec, dict):  # new in this batch, and changed again
+            changed = any(rec.get(k) != v for k, v in clean.items())
+            rec.update(clean)
+            return changed
         changed = False
         for k, v in clean.items():
             if getattr(rec, k) != v:

@@ -106,12 +106,13 @@ def portal_notification_channels() -> Iterable[PortalChannel]:
 
 
 @hookimpl
-def portal_handle_event(event: DomainEvent) -> None:
-    notification = notification_for(event, PortalChannel.name)
-    if notification is None:
-        return
-    # Delivery announces the notice to its recipients once the outbox transaction commits.
-    service.deliver(db_session(), event.id, notification)
+def portal_handle_events(events: list[DomainEvent]) -> None:
+    """The "portal" channel: the notifications of a whole outbox batch become notices at once
+    (a sync run tells hundreds of people in one batch)."""
+    wanted = [(e.id, n) for e in events
+              if (n := notification_for(e, PortalChannel.name)) is not None]
+    # Delivery announces the notices to their recipients once the outbox transaction commits.
+    service.deliver_all(db_session(), wanted)
 
 
 @hookimpl

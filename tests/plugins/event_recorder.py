@@ -23,6 +23,19 @@ class Flaky:
         db_session().execute(text("INSERT INTO audit_log (actor, action, target, address, detail)"
                                   " VALUES ('flaky', :a, :t, '', '{}')"),
                              {"a": event.type, "t": str(event.id)})
-        if FAIL["times"] > 0:
-            FAIL["times"] -= 1
+        if FAIL["times"] > 0 or event.payload.get("poison"):
+            FAIL["times"] = max(FAIL["times"] - 1, 0)
             raise RuntimeError("flaky handler failed")
+
+
+class BatchRecorder:
+    """Handles a whole batch at once; records how many calls it took."""
+
+    calls: list[int] = []
+
+    @hookimpl
+    def portal_handle_events(self, events: list[DomainEvent]) -> None:
+        self.calls.append(len(events))
+        db_session().execute(text("INSERT INTO audit_log (actor, action, target, address, detail)"
+                                  " VALUES ('batch', :a, :t, '', '{}')"),
+                             [{"a": e.type, "t": str(e.id)} for e in events])
