@@ -160,6 +160,9 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("COLLAB_HOLIDAYS", list, [], "Dates (YYYY-MM-DD) that are not working days."),
     _setting("COLLAB_REMINDER_HOURS", float, 2.0,
              "Working hours before a deadline when the holder is reminded."),
+    _setting("COLLAB_TICK_SECONDS", float, 300.0,
+             "Seconds between two runs of the deadline clock (reminders, escalation) in the "
+             "worker."),
     _setting("COLLAB_CHANNELS", list, ["portal", "sms", "email"],
              "Channels a hand-over is announced on (those registered by a plugin)."),
     _setting("SMS_GATEWAY_URL", str, "",

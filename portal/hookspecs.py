@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from portal.auth import AuthBackend, Principal
     from portal.events import DomainEvent
+    from portal.jobs import PeriodicJob
     from portal.live import LiveBadge
     from portal.portlet import Portlet
     from portal.todo import TodoItem
@@ -233,4 +234,16 @@ def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
     Called when a signed-in page's header is rendered; keep it cheap (no queries): the page
     fetches each badge's ``count_url`` itself, and again whenever a live message asks to
     refresh the badge's ``portlet``.
+    """
+
+
+@hookspec
+def portal_periodic_jobs() -> Iterable[PeriodicJob]:
+    """Return this plugin's periodic jobs (``portal.toolkit.PeriodicJob``): deadline clocks,
+    reminders, recomputations.
+
+    The worker runs each one every ``every_seconds`` — once across all workers — in an app
+    context with a session that is committed after the job returns; events it emits are
+    dispatched after. Keep a job short and idempotent (it may run again after a crash), and
+    take "now" from the clock each time rather than from a module constant.
     """

@@ -15,6 +15,7 @@ from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
 from portal.db import Model, after_commit, db_session
 from portal.events import DomainEvent, dispatch_pending, emit
+from portal.jobs import PeriodicJob
 from portal.live import LiveBadge, LiveMessage, publish, publish_after_commit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
 from portal.notify import (
@@ -56,6 +57,7 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "OrgUnit",
+    "PeriodicJob",
     "Person",
     "Portlet",
     "Post",

@@ -5,7 +5,8 @@ Requests deliver the events they emit themselves, right after they commit; event
 another process (a sync worker, the command line, a web node that died before dispatching)
 wait for this loop. It looks at the outbox every ``OUTBOX_POLL_INTERVAL`` seconds when idle and
 at once again after work, so such events reach people within a fraction of a second. Several
-workers may run: ``dispatch_pending`` locks each event (``SKIP LOCKED``).
+workers may run: ``dispatch_pending`` locks each event (``SKIP LOCKED``). The same loop runs
+the plugins' periodic jobs when they are due (``portal.jobs``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 
 from flask import Flask
 
+from portal import jobs
 from portal.events import dispatch_pending
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ def run(app: Flask, stop: threading.Event, *, interval: float | None = None,
         with app.app_context():
             try:
                 done = dispatch_pending(app, batch=batch)
+                jobs.run_due(app)
             except Exception as exc:
                 log.error("outbox worker: dispatch failed (%s); retrying in %.1fs", exc, pause)
                 pause = min(max(pause, 0.5) * 2, MAX_BACKOFF)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from portal.toolkit import (
     CachePolicy,
     DomainEvent,
+    PeriodicJob,
     Portlet,
     Principal,
     RenderContext,
@@ -28,6 +29,7 @@ from portal.toolkit import (
     invalidate,
     lazy_gettext,
     people_in_units,
+    setting,
 )
 from portlets.collab import catalogue, lists, query
 from portlets.collab.models import WorkItem
@@ -181,6 +183,20 @@ def tick_command(now_raw: str) -> None:
     dispatch_pending(current_app)  # a command has no request to deliver its events after
     click.echo(f"reminded {result.reminded}, escalated {result.escalated}, "
                f"at the top of the ladder {result.at_top}")
+
+
+def _tick() -> None:
+    from portlets.collab.escalation import tick
+
+    tick(db_session(), datetime.now())
+
+
+@hookimpl
+def portal_periodic_jobs() -> Iterable[PeriodicJob]:
+    """The deadline clock runs in the worker (and in the demo's outbox thread) by itself;
+    ``portal collab tick`` remains for cron and for trying a moment by hand."""
+    return [PeriodicJob("collab.tick", every_seconds=float(setting("COLLAB_TICK_SECONDS")),
+                        run=_tick, description="reminders and escalation of work items")]
 
 
 @hookimpl
