@@ -55,3 +55,14 @@ def portal_startup(app: Flask) -> None:
         from connectors.sync.scheduler import ThreadScheduler
 
         ThreadScheduler(app).start()
+
+
+@hookimpl
+def portal_admin_links() -> Iterable[tuple[str, str, str]]:
+    from flask import url_for
+
+    from portal.toolkit import gettext
+
+    return [(gettext("Data exchange"), url_for("exchange.index"),
+             gettext("connectors to 专卖, 营销 and 物流: runs, lag, quarantined rows, "
+                     "reconciliation"))]

@@ -186,3 +186,13 @@ def test_admin_pages(client, auth, org: Org) -> None:  # type: ignore[no-untyped
     assert "notices" in html and "sso_local" in html
     assert "没有" in client.get("/admin/staff").get_data(as_text=True) or \
         "三员" in client.get("/admin/staff").get_data(as_text=True)
+
+
+def test_admin_page_links_every_plugins_admin_pages(client, auth, org) -> None:  # type: ignore[no-untyped-def]
+    auth.login("admin")
+    page = client.get("/admin/").get_data(as_text=True)
+    for label, url in (("证书", "/admin/certificates"), ("数据交换", "/exchange/"),
+                       ("OpenID Connect 客户端", "/admin/oidc/clients")):
+        assert label in page and f'href="{url}"' in page, url
+    for url in ("/exchange/", "/admin/oidc/clients"):  # and the links lead somewhere
+        assert client.get(url).status_code == 200, url

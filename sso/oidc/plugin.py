@@ -66,3 +66,14 @@ def portal_cli(cli: click.Group) -> None:
     from sso.oidc.cli import oidc
 
     cli.add_command(oidc)
+
+
+@hookimpl
+def portal_admin_links() -> Iterable[tuple[str, str, str]]:
+    from flask import url_for
+
+    from portal.toolkit import gettext
+
+    return [(gettext("OpenID Connect clients"), url_for("oidc.clients"),
+             gettext("the integrated systems (OA, marketing...) that sign in through the "
+                     "portal: register, rotate secrets, disable"))]
