@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask
 
-from portal.toolkit import hookimpl
+from portal.toolkit import PeriodicJob, hookimpl, setting
 
 HERE = Path(__file__).parent
 
@@ -49,12 +49,15 @@ def portal_blueprints() -> Iterable[Blueprint]:
 
 
 @hookimpl
-def portal_startup(app: Flask) -> None:
-    """The embedded demo syncs in a thread of the web process (setting ``SYNC_SCHEDULER``)."""
-    if app.extensions["portal"].settings["SYNC_SCHEDULER"] and not app.testing:
-        from connectors.sync.scheduler import ThreadScheduler
+def portal_periodic_jobs() -> Iterable[PeriodicJob]:
+    """With ``SYNC_SCHEDULER`` the worker pulls each source at its mapping's interval."""
+    if not setting("SYNC_SCHEDULER"):
+        return []
+    from flask import current_app
 
-        ThreadScheduler(app).start()
+    from connectors.sync.scheduler import periodic_jobs
+
+    return periodic_jobs(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @hookimpl

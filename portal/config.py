@@ -139,6 +139,9 @@ SETTINGS: tuple[Setting, ...] = (
              "Live messages kept for pages that reconnect (Redis stream or in-process log)."),
     _setting("LIVE_POLL_INTERVAL", float, 5.0,
              "Seconds between checks of a page that cannot keep an event stream open."),
+    _setting("CELERY_BROKER_URL", str, "",
+             "Broker of the Celery workers (portal.celery_app); empty: REDIS_URL.",
+             secret=True),
     _setting("OUTBOX_POLL_INTERVAL", float, 0.2,
              "Seconds `portal worker` waits between looks at the outbox when it is idle."),
     # Collaboration (portlets/collab) and its notification channels (connectors/sms, mail).
@@ -189,8 +192,9 @@ SETTINGS: tuple[Setting, ...] = (
              "Databases of the simulated systems as name=url (monopoly, marketing, "
              "logistics), instead of SQLite files in SIM_DIR."),
     _setting("SYNC_SCHEDULER", bool, False,
-             "Run the connectors on their schedules in a thread of the web process (embedded "
-             "demo); production runs `portal sync run --loop` or Celery beat instead."),
+             "Sync each connector on its schedule as a periodic job of the worker (portal "
+             "worker, the embedded outbox thread, or Celery beat); or run `portal sync run "
+             "--loop` as a process of its own."),
     _setting("SYNC_ALERT_AFTER", int, 3,
              "Failed runs in a row after which the admins get a notice about a connector."),
 )

@@ -88,31 +88,44 @@ def clock(app: Flask) -> JobClock:
 
 def run_due(app: Flask, now: float | None = None) -> list[str]:
     """Run the jobs whose turn it is; returns their names. Call it in an app context."""
+    moment = time.time() if now is None else now
+    ran = [job for job in periodic_jobs(app) if clock(app).claim(job, moment)]
+    for job in ran:
+        run(app, job)
+    return [job.name for job in ran]
+
+
+def run_named(app: Flask, name: str) -> bool:
+    """Run the job called *name* now, whatever the clock says (Celery beat decided); ``False``
+    when no plugin has such a job (any more)."""
+    for job in periodic_jobs(app):
+        if job.name == name:
+            return run(app, job)
+    log.error("no periodic job named %s", name)
+    return False
+
+
+def run(app: Flask, job: PeriodicJob) -> bool:
+    """Run *job* in a transaction of its own, then deliver its events; whether it succeeded."""
     from portal.events import dispatch_pending
 
     state = app.extensions["portal"]
-    ran: list[str] = []
-    moment = time.time() if now is None else now
-    for job in periodic_jobs(app):
-        if not clock(app).claim(job, moment):
-            continue
-        ran.append(job.name)
-        try:
-            with state.db.transaction():
-                job.run()
-        except Exception as exc:
-            log.error("periodic job %s failed: %s", job.name, exc, exc_info=exc)
-            continue
-        finally:
-            state.db.remove()
-        try:
-            dispatch_pending(app)
-        except Exception as exc:  # the outbox loop will try again
-            log.error("dispatching the events of job %s failed: %s", job.name, exc)
-    return ran
+    try:
+        with state.db.transaction():
+            job.run()
+    except Exception as exc:
+        log.error("periodic job %s failed: %s", job.name, exc, exc_info=exc)
+        return False
+    finally:
+        state.db.remove()
+    try:
+        dispatch_pending(app)
+    except Exception as exc:  # the outbox loop will try again
+        log.error("dispatching the events of job %s failed: %s", job.name, exc)
+    return True
 
 
-def beat_schedule(app: Flask, task: str = "portal.jobs.run") -> dict[str, Any]:
+def beat_schedule(app: Flask, task: str = "portal.jobs.run_named") -> dict[str, Any]:
     """Celery beat entries, one per job, each calling a task that runs the job by name."""
     return {f"job-{job.name}": {"task": task, "schedule": job.every_seconds,
                                 "args": (job.name,)} for job in periodic_jobs(app)}

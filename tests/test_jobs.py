@@ -118,3 +118,14 @@ def test_with_redis_two_workers_run_a_job_once_per_interval(pg_url: str) -> None
 def test_the_worker_loop_runs_the_jobs(jobs_app: Flask) -> None:
     worker.run(jobs_app, threading.Event(), once=True)
     assert _count(jobs_app, "writer") == 1
+
+
+def test_scheduled_syncs_are_periodic_jobs_only_when_asked(tmp_path: Any) -> None:
+    off = make_app(f"sqlite:///{tmp_path}/a.db", SIM_DIR=str(tmp_path / "sim"))
+    on = make_app(f"sqlite:///{tmp_path}/b.db", SIM_DIR=str(tmp_path / "sim"),
+                  SYNC_SCHEDULER=True)
+    with off.app_context():
+        assert not [j for j in jobs.periodic_jobs(off) if j.name.startswith("sync.")]
+    with on.app_context():
+        names = {j.name for j in jobs.periodic_jobs(on)}
+    assert {"sync.monopoly", "sync.marketing", "sync.logistics", "sync.expiring"} <= names

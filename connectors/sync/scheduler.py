@@ -1,19 +1,21 @@
-"""Per-source schedules. The same ``run_source`` is triggered by a thread in the embedded demo
-(``SYNC_SCHEDULER=true``) or, in production, by Celery beat: ``beat_schedule(app)`` gives the
-entries to put in ``celery.conf.beat_schedule``, each calling a task that runs
-``SyncEngine(app).run_source(name)``. (Celery itself is not a dependency yet; this is the seam
-it plugs into.)"""
+"""Per-source schedules. With ``SYNC_SCHEDULER=true`` each source is a periodic job of the
+portal (``sync.<source>``, plus ``sync.expiring`` hourly): the worker loop runs them — ``portal
+worker``, the embedded ``portal serve``'s outbox thread, or Celery beat through
+``portal.celery_app`` — once per interval across workers. ``portal sync run --loop`` runs the
+same schedule in a thread of its own, for a dedicated sync process."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
 from connectors.sync.engine import SyncEngine, connectors
+from portal.toolkit import PeriodicJob
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +25,16 @@ def schedules(app: Flask) -> dict[str, float]:
     return {name: conn.spec.schedule_seconds for name, conn in connectors(app).items()}
 
 
-def beat_schedule(app: Flask, task: str = "connectors.sync.run_source") -> dict[str, Any]:
-    """Celery beat entries: one per source, at its own interval."""
-    return {f"sync-{name}": {"task": task, "schedule": seconds, "args": (name,)}
-            for name, seconds in schedules(app).items()}
+def periodic_jobs(app: Flask) -> list[PeriodicJob]:
+    """Each source's sync at its interval and the daily-enough expiry reminders, as jobs."""
+    def sync(name: str) -> Callable[[], Any]:
+        return lambda: SyncEngine(app).run_source(name)
+
+    jobs = [PeriodicJob(f"sync.{name}", seconds, sync(name), f"sync of {name}")
+            for name, seconds in schedules(app).items()]
+    jobs.append(PeriodicJob("sync.expiring", 3600.0, lambda: SyncEngine(app).remind_expiring(),
+                            "licences entering their last 30 days"))
+    return jobs
 
 
 class ThreadScheduler:
