@@ -9,9 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.toolkit import Model
 
-#: sent, failed (gave up after retries), no_number (recipient has no mobile),
+#: sent, failed (the gateway stayed down; sms.resend tries again), refused (final: a bad number
+#: or template), no_number (recipient has no mobile),
 #: not_configured (no gateway URL set)
-STATUSES = ("sent", "failed", "no_number", "not_configured")
+STATUSES = ("sent", "failed", "refused", "no_number", "not_configured")
 
 
 class SmsDelivery(Model):

@@ -10,10 +10,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from connectors.sms.client import SmsError, SmsRequest, send_with_retries
+from connectors.sms.delivery import resend_failed, send_notification
 from connectors.sms.models import SmsDelivery
 from portal.toolkit import (
     DomainEvent,
+    PeriodicJob,
     Person,
     db_session,
     hookimpl,
@@ -58,29 +59,20 @@ def portal_handle_event(event: DomainEvent) -> None:
     rows = [SmsDelivery(event_id=event.id, person_id=pid, status="no_number", attempts=0,
                         phone="", biz_id="", error="")
             for pid, m in people if not (m or "").strip()]
-    url = str(setting("SMS_GATEWAY_URL") or "")
-    status, biz_id, attempts, error = "not_configured", "", 0, ""
-    if with_phone and url:
-        params = {"title": notification.title[:60], **notification.params}
-        request = SmsRequest(phones=tuple(p for _i, p in with_phone),
-                             sign_name=str(setting("SMS_SIGN_NAME")),
-                             template_code=str(setting("SMS_TEMPLATE_CODE")),
-                             params=params, out_id=f"portal-{event.id}")
-        try:
-            biz_id, attempts = send_with_retries(
-                url, request, retries=int(setting("SMS_RETRIES")),  # type: ignore[call-overload]
-                backoff=float(setting("SMS_BACKOFF")),  # type: ignore[arg-type]
-                access_key=str(setting("SMS_ACCESS_KEY")),
-                timeout=float(setting("SMS_TIMEOUT")))  # type: ignore[arg-type]
-            status = "sent"
-        except SmsError as exc:
-            status, error = "failed", str(exc)[:300]
-            attempts = int(getattr(exc, "attempts", 1))
+    status, biz_id, attempts, error = send_notification(
+        notification, [p for _i, p in with_phone], event.id)
     rows += [SmsDelivery(event_id=event.id, person_id=pid, phone=phone, status=status,
                          attempts=attempts, biz_id=biz_id, error=error)
              for pid, phone in with_phone]
     s.add_all(rows)
     s.flush()
+
+
+@hookimpl
+def portal_periodic_jobs() -> Iterable[PeriodicJob]:
+    return [PeriodicJob("sms.resend", every_seconds=float(setting("SMS_RESEND_SECONDS")),
+                        run=lambda: resend_failed(db_session()),
+                        description="texts the gateway could not take, tried again")]
 
 
 @click.group("sms")

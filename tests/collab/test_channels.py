@@ -198,3 +198,34 @@ def test_mail_channel_over_smtp(tmp_path: Any, gateway: RunningGateway,
             assert len(inbox.envelopes) == 1
     finally:
         app.extensions["portal"].db.engine.dispose()
+
+
+def test_failed_texts_are_sent_again_by_the_resend_job_once_the_gateway_is_back(
+        tmp_path: Any) -> None:
+    from portal import jobs
+
+    flaky = serve(0, failure_rate=1.0, seed=3)
+    app = _app(f"sqlite:///{tmp_path}/p.db", tmp_path, flaky, SMS_RETRIES=0)
+    try:
+        org = seed_org(app)
+        _notify(app, org, ("sms",))
+        with app.app_context():
+            s = app.extensions["portal"].db.session()
+            assert {r.status for r in s.scalars(select(SmsDelivery))} == {"failed"}
+            s.rollback()
+            assert "sms.resend" in jobs.run_due(app, now=1000.0)  # still down: still failed
+            assert {(r.status, r.attempts) for r in s.scalars(select(SmsDelivery))} == \
+                {("failed", 2)}
+            s.rollback()
+            flaky.state.failure_rate = 0.0
+            assert "sms.resend" in jobs.run_due(app, now=2000.0)
+            rows = s.scalars(select(SmsDelivery)).all()
+            assert {(r.status, r.attempts) for r in rows} == {("sent", 3)}
+            assert len(flaky.state.messages) == 1  # one request for the event's recipients
+            assert sorted(flaky.state.messages[0]["PhoneNumbers"]) == sorted(r.phone for r in rows)
+            s.rollback()
+            assert "sms.resend" in jobs.run_due(app, now=3000.0)  # nothing left to send
+            assert len(flaky.state.messages) == 1
+    finally:
+        app.extensions["portal"].db.engine.dispose()
+        flaky.stop()
