@@ -86,12 +86,15 @@ def clock(app: Flask) -> JobClock:
     return existing
 
 
-def run_due(app: Flask, now: float | None = None) -> list[str]:
-    """Run the jobs whose turn it is; returns their names. Call it in an app context."""
+def run_due(app: Flask, now: float | None = None, *, dispatch: bool = True) -> list[str]:
+    """Run the jobs whose turn it is; returns their names. Call it in an app context.
+
+    The outbox loop passes ``dispatch=False``: it delivers the jobs' events itself, next.
+    """
     moment = time.time() if now is None else now
     ran = [job for job in periodic_jobs(app) if clock(app).claim(job, moment)]
     for job in ran:
-        run(app, job)
+        run(app, job, dispatch=dispatch)
     return [job.name for job in ran]
 
 
@@ -105,8 +108,9 @@ def run_named(app: Flask, name: str) -> bool:
     return False
 
 
-def run(app: Flask, job: PeriodicJob) -> bool:
-    """Run *job* in a transaction of its own, then deliver its events; whether it succeeded."""
+def run(app: Flask, job: PeriodicJob, *, dispatch: bool = True) -> bool:
+    """Run *job* in a transaction of its own, then deliver its events (unless *dispatch* is
+    false); whether it succeeded."""
     from portal.events import dispatch_pending
 
     state = app.extensions["portal"]
@@ -118,6 +122,8 @@ def run(app: Flask, job: PeriodicJob) -> bool:
         return False
     finally:
         state.db.remove()
+    if not dispatch:
+        return True
     try:
         dispatch_pending(app)
     except Exception as exc:  # the outbox loop will try again

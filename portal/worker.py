@@ -42,8 +42,8 @@ def run(app: Flask, stop: threading.Event, *, interval: float | None = None,
     while not stop.is_set():
         with app.app_context():
             try:
+                jobs.run_due(app, dispatch=False)  # their events go out with the others
                 done = dispatch_pending(app, batch=batch)
-                jobs.run_due(app)
             except Exception as exc:
                 log.error("outbox worker: dispatch failed (%s); retrying in %.1fs", exc, pause)
                 pause = min(max(pause, 0.5) * 2, MAX_BACKOFF)
