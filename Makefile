@@ -56,7 +56,7 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-pytest: venv
+pytest: venv translations
 	mkdir -p test-output
 	$(BIN)/pytest -p no:cacheprovider --junitxml=test-output/junit.xml
 
