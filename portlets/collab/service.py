@@ -12,6 +12,7 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 
 import nh3
 from sqlalchemy import func, select
@@ -48,6 +49,10 @@ STAFF_LABELS = {"inspector": "专管员", "account_manager": "客户经理", "de
 
 
 def sanitize(html: str) -> str:
+    """The formatted text kept: from the editor as HTML, or typed as plain text in the bare
+    textarea (no JavaScript), whose lines then become paragraphs rather than run together."""
+    if "<" not in html:
+        html = "".join(f"<p>{escape(line)}</p>" for line in html.splitlines() if line.strip())
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 

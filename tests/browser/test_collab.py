@@ -76,7 +76,15 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     zg.goto(base + "/collab/new")
     zg.select_option("#type_code", "violation_lead")
     zg.fill("#subject", SUBJECT)
-    zg.fill("#content", "<p>柜台发现<b>外省</b>卷烟两条</p>")
+    # Formatted text through the editor's toolbar (the textarea behind it is what posts).
+    editor = zg.locator("#content-editor")
+    editor.click()
+    editor.type("柜台发现")
+    zg.get_by_role("button", name="加粗").click()
+    editor.type("外省")
+    zg.get_by_role("button", name="加粗").click()
+    editor.type("卷烟两条")
+    assert zg.locator("#content").is_hidden()
     zg.fill("#customer", "330401000000")
     zg.select_option("#target", "staff:account_manager")
     photo = tmp_path / "现场照片.png"
@@ -87,6 +95,8 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     zg.wait_for_url(f"{base}/collab/items/*")
     item_url = zg.url
     assert "现场照片.png" in zg.content()
+    assert zg.locator(".notice-content b, .notice-content strong").inner_text() == "外省"
+    assert "柜台发现" in zg.locator(".notice-content").inner_text()
 
     # The simulated gateway received the SMS for the account manager.
     [sms] = gateway.state.messages
