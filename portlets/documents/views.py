@@ -53,7 +53,7 @@ def _step_filter(step: str, definition_id: str = service.OUTGOING) -> str:
     if step == "archived":
         return gettext("Archived")
     if step == service.FINISHED:
-        return gettext("Finished")
+        return gettext("Closed")
     return lists.step_name(definition_id, step)
 
 

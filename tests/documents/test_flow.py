@@ -80,7 +80,7 @@ def test_incoming_flow_with_circulation_and_reading(dapp: Flask, dorg: Org) -> N
     assert sh.act_incoming(inc).status_code == 302
     assert bm.act_incoming(inc).status_code == 302  # 办结
     page = bm.client.get(f"/documents/incoming/{inc}").get_data(as_text=True)
-    assert "Finished" in page
+    assert "Closed" in page
 
 
 def test_return_and_withdraw(dapp: Flask, dorg: Org) -> None:
