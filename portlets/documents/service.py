@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.toolkit import (
@@ -306,8 +307,12 @@ def record_reading(db: Session, inc: Incoming, person_id: int,
     seen = db.scalar(select(Reading.id).where(Reading.incoming_id == inc.id,
                                               Reading.person_id == person_id))
     if seen is None:
-        db.add(Reading(incoming_id=inc.id, person_id=person_id, read_at=now or datetime.now()))
-        db.flush()
+        try:
+            with db.begin_nested():  # two tabs opened at once: the second insert is a no-op
+                db.add(Reading(incoming_id=inc.id, person_id=person_id,
+                               read_at=now or datetime.now()))
+        except IntegrityError:
+            pass
 
 
 def incoming_of_document(db: Session, doc: Document) -> list[Incoming]:
