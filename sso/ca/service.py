@@ -134,6 +134,19 @@ def issue_for_department(db: Session, code: str, *, days: int | None = None,
                    days=days, now=now)
 
 
+def department_certificate(db: Session, unit_id: int | None,
+                           now: datetime | None = None) -> IssuedCertificate | None:
+    """The newest department certificate of *unit_id* that is neither revoked nor expired."""
+    if unit_id is None:
+        return None
+    rows = db.scalars(select(IssuedCertificate).where(
+        IssuedCertificate.kind == ca.Kind.DEPARTMENT.value,
+        IssuedCertificate.org_unit_id == unit_id,
+        IssuedCertificate.revoked_at.is_(None))
+        .order_by(IssuedCertificate.not_after.desc(), IssuedCertificate.id.desc()))
+    return next((r for r in rows if not r.expired(now)), None)
+
+
 def find(db: Session, serial: str) -> IssuedCertificate | None:
     return db.scalars(select(IssuedCertificate).where(
         IssuedCertificate.serial == normalise_serial(serial))).first()

@@ -1,0 +1,107 @@
+"""The lists behind the pages and portlets: my document tasks, outgoing documents, a unit's
+incoming documents (with whether I have read each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import get_locale
+from sqlalchemy import and_, case, or_, select
+from sqlalchemy.orm import Session
+
+from portal.toolkit import Principal, WorkflowInstance, WorkflowTask
+from portlets.documents.access import ALL_SEEING_POSTS
+from portlets.documents.models import Document, Incoming, Reading
+from portlets.documents.service import INCOMING, OUTGOING, SUBJECT_DOC, SUBJECT_INCOMING
+
+
+def step_name(definition_id: str, step: str) -> str:
+    """The step's name in the page's language (the definitions carry both)."""
+    d = current_app.extensions["portal"].workflows.get(definition_id)
+    if d is None or step not in d.steps:
+        return step
+    s = d.steps[step]
+    return s.name_en if str(get_locale()).startswith("en") else s.name
+
+
+def approve_label(definition_id: str, step: str) -> str:
+    d = current_app.extensions["portal"].workflows.get(definition_id)
+    if d is None or step not in d.steps:
+        return ""
+    s = d.steps[step]
+    return (s.approve_label_en if str(get_locale()).startswith("en") else s.approve_label)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: int
+    definition_id: str
+    subject_id: int
+    title: str
+    step: str
+    due_at: datetime | None
+    created_at: datetime
+
+    @property
+    def url(self) -> str:
+        if self.definition_id == INCOMING:
+            return f"/documents/incoming/{self.subject_id}"
+        return f"/documents/{self.subject_id}"
+
+    @property
+    def kind(self) -> str:
+        return "incoming" if self.definition_id == INCOMING else "outgoing"
+
+
+def my_tasks(db: Session, person_id: int, limit: int = 50) -> list[TaskRow]:
+    rows = db.execute(
+        select(WorkflowTask.id, WorkflowInstance.definition_id, WorkflowInstance.subject_id,
+               WorkflowInstance.data, WorkflowTask.step, WorkflowTask.due_at,
+               WorkflowTask.created_at)
+        .join(WorkflowInstance, WorkflowInstance.id == WorkflowTask.instance_id)
+        .where(WorkflowTask.assignee_id == person_id, WorkflowTask.status == "open",
+               WorkflowInstance.definition_id.in_((OUTGOING, INCOMING)))
+        .order_by(case((WorkflowTask.due_at.is_(None), 1), else_=0), WorkflowTask.due_at,
+                  WorkflowTask.id)
+        .limit(limit))
+    return [TaskRow(r[0], r[1], r[2], str((r[3] or {}).get("title") or ""), r[4], r[5], r[6])
+            for r in rows]
+
+
+def outgoing(db: Session, me: Principal, limit: int = 100) -> list[Document]:
+    """Documents I drafted or acted on; everything for the office, leaders and admins."""
+    query = select(Document).order_by(Document.updated_at.desc(), Document.id.desc())
+    if not (me.is_admin or any(p in me.posts for p in ALL_SEEING_POSTS)):
+        mine = (select(WorkflowInstance.subject_id)
+                .join(WorkflowTask, WorkflowTask.instance_id == WorkflowInstance.id)
+                .where(WorkflowInstance.subject_type == SUBJECT_DOC,
+                       WorkflowTask.assignee_id == me.person_id))
+        query = query.where(or_(Document.drafter_id == me.person_id, Document.id.in_(mine)))
+    return list(db.scalars(query.limit(limit)))
+
+
+@dataclass(frozen=True)
+class IncomingRow:
+    incoming: Incoming
+    document: Document
+    read: bool
+
+
+def incoming(db: Session, me: Principal, limit: int = 100) -> list[IncomingRow]:
+    """The incoming documents of my unit (and the units I manage; all for leaders and
+    admins), newest first, with whether I have opened each."""
+    query = (select(Incoming, Document, Reading.id)
+             .join(Document, Document.id == Incoming.document_id)
+             .outerjoin(Reading, and_(Reading.incoming_id == Incoming.id,
+                                      Reading.person_id == me.person_id))
+             .order_by(Incoming.received_at.desc(), Incoming.id.desc()))
+    if not (me.is_admin or "leader" in me.posts):
+        units = {*me.managed_units, *([me.org_unit_id] if me.org_unit_id else [])}
+        query = query.where(Incoming.unit_id.in_(units))
+    return [IncomingRow(i, d, r is not None) for i, d, r in db.execute(query.limit(limit))]
+
+
+__all__ = ["SUBJECT_INCOMING", "IncomingRow", "TaskRow", "approve_label", "incoming",
+           "my_tasks", "outgoing", "step_name"]
