@@ -61,9 +61,15 @@ class Provider:
     rules: ProvisioningRules
 
     def label(self, locale: str) -> str:
-        """The button text in *locale* (``zh_CN``, ``en``), else the first one given."""
-        return (self.labels.get(locale) or self.labels.get(locale.split("_")[0])
-                or next(iter(self.labels.values())))
+        """The button text in *locale* (``zh_CN``, ``zh_Hans_CN``, ``en``): the exact one, else
+        one of the same language, else the first one given."""
+        if locale in self.labels:
+            return self.labels[locale]
+        language = locale.replace("-", "_").split("_")[0]
+        for key, text in self.labels.items():
+            if key.replace("-", "_").split("_")[0] == language:
+                return text
+        return next(iter(self.labels.values()))
 
 
 def load(path: str | Path, secrets: list[str] | None = None) -> dict[str, Provider]:
