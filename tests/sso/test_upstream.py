@@ -167,6 +167,24 @@ def test_sign_out_ends_the_upstream_session_too(sqlite_pair: Pair) -> None:
     assert http.get(pair.idp_url + "/", timeout=10).url.startswith(pair.idp_url + "/login")
 
 
+@pytest.mark.parametrize(("mode", "reason", "message"), [
+    ("payload", "signature", "签名无效"),
+    ("audience", "audience", "签发给其他应用"),
+    ("expired", "expired", "已过期"),
+    ("nonce", "nonce", "不属于本次登录"),
+])
+def test_a_tampered_or_wrong_id_token_signs_nobody_in(sqlite_pair: Pair, mode: str,
+                                                      reason: str, message: str) -> None:
+    pair, http = sqlite_pair, requests.Session()
+    pair.tamper.mode = mode
+    r = sign_in(pair, http, "xw")
+    assert r.status_code == 401 and message in r.text
+    assert person(pair.rp, "xw") is None and person(pair.rp, "admin") is not None
+    assert http.get(pair.rp_url + "/", timeout=10).url.startswith(pair.rp_url + "/login")
+    assert [a.detail["reason"] for a in audits(pair.rp, "upstream.refused")] == [reason]
+    assert audits(pair.rp, "login") == []
+
+
 # --- the ID token checks, with the provider's real keys ---------------------------------------
 
 

@@ -7,7 +7,10 @@ browser or ``requests.Session`` keeps their session cookies apart as it would in
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +20,9 @@ from urllib.parse import urlencode
 import requests
 import yaml
 from flask import Flask
+from joserfc import jwt
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
 
 from portal.models import OrgUnit, Person, Post, PostAssignment
 from portal.passwords import hash_password
@@ -90,12 +95,54 @@ def providers_file(folder: Path, issuer: str, client_id: str, secret: str | None
     return path
 
 
+class Tamper:
+    """WSGI middleware in front of the provider: a man in the middle that, when *mode* is set,
+    alters the ID token of the token endpoint's answers. ``payload`` changes the user name
+    and keeps the signature; the others re-sign with the provider's own key (a provider that
+    issues a wrong token): ``audience``, ``expired``, ``nonce``."""
+
+    def __init__(self, idp: Flask) -> None:
+        self.idp = idp
+        self.mode: str | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.mode is None or environ.get("PATH_INFO") != "/oidc/token":
+            return self.idp(environ, start_response)
+        response = Response.from_app(self.idp, environ)
+        data = json.loads(response.get_data())
+        if "id_token" in data:
+            data["id_token"] = self.alter(data["id_token"])
+            response.set_data(json.dumps(data))
+        return response(environ, start_response)
+
+    def alter(self, token: str) -> str:
+        header, payload, signature = token.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if self.mode == "payload":
+            claims["preferred_username"] = "admin"
+            raw = json.dumps(claims).encode()
+            return ".".join([header, base64.urlsafe_b64encode(raw).rstrip(b"=").decode(),
+                             signature])
+        if self.mode == "audience":
+            claims["aud"] = "another-app"
+        elif self.mode == "expired":
+            claims["iat"], claims["exp"] = int(time.time()) - 4000, int(time.time()) - 3600
+        elif self.mode == "nonce":
+            claims["nonce"] = "from-another-sign-in"
+        from sso.oidc import keys
+
+        with self.idp.app_context():
+            key = keys.active_key(self.idp.extensions["portal"].db.session())
+            return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
 @dataclass
 class Pair:
     idp: Flask
     idp_url: str
     rp: Flask
     rp_url: str
+    tamper: Tamper
 
 
 def start_pair(tmp_path: Path, rp_db: str, closer: Callable[[Callable[[], None]], None],
@@ -108,7 +155,7 @@ def start_pair(tmp_path: Path, rp_db: str, closer: Callable[[Callable[[], None]]
     idp = make_app(f"sqlite:///{tmp_path}/idp.db")
     seed_org(idp)
     add_person(idp, "xw", "徐新", "TX", "account_manager", email="xw@jxyc.example")
-    idp_server.app = idp
+    tamper = idp_server.app = Tamper(idp)
     closer(idp.extensions["portal"].db.engine.dispose)
     client = register(idp, name="嘉兴个人工作平台",
                       redirect_uri=f"{rp_server.url}/login/upstream/province/callback",
@@ -119,7 +166,7 @@ def start_pair(tmp_path: Path, rp_db: str, closer: Callable[[Callable[[], None]]
     seed_org(rp)
     rp_server.app = rp
     closer(rp.extensions["portal"].db.engine.dispose)
-    return Pair(idp, idp_server.url, rp, rp_server.url)
+    return Pair(idp, idp_server.url, rp, rp_server.url, tamper)
 
 
 def sign_in(pair: Pair, http: requests.Session, username: str, next_url: str = "") -> Any:
