@@ -15,6 +15,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from authlib.integrations.base_client import OAuthError
 from flask import (
     Blueprint,
     Response,
@@ -27,6 +28,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from requests.exceptions import RequestException
 from sqlalchemy import select
 
 from portal.toolkit import (
@@ -121,9 +123,11 @@ def callback(name: str) -> Any:
         meta = upstream_client.metadata(client, provider)
         token = client.fetch_access_token(redirect_uri=data["redirect_uri"], code=code,
                                           code_verifier=data["code_verifier"])
-    except upstream_client.UpstreamUnavailable as exc:
-        return _refuse(provider, "unavailable", str(exc))
-    except Exception as exc:  # Authlib's OAuthError (invalid_grant...) or the network
+    except (upstream_client.UpstreamUnavailable, RequestException) as exc:
+        return _refuse(provider, "unavailable", str(exc)[:200])
+    except OAuthError as exc:  # the token endpoint said no: invalid_grant, invalid_client...
+        return _refuse(provider, "code", f"{exc.error}: {exc.description or ''}"[:200])
+    except ValueError as exc:  # an answer that is not a token response (not JSON...)
         return _refuse(provider, "code", str(exc)[:200])
     try:
         claims = validate_id_token(

@@ -167,6 +167,38 @@ def test_sign_out_ends_the_upstream_session_too(sqlite_pair: Pair) -> None:
     assert http.get(pair.idp_url + "/", timeout=10).url.startswith(pair.idp_url + "/login")
 
 
+def test_provider_errors_in_the_callback(sqlite_pair: Pair) -> None:
+    """The provider says no (error=), the code is not the one it issued, the provider goes
+    down between the password form and the callback: each a page, nobody signed in."""
+    pair = sqlite_pair
+    http = requests.Session()
+    url = callback_url(pair, http, "zg")
+    r = http.get(url.replace("code=", "error=access_denied&x="), timeout=10)
+    assert r.status_code == 403 and "未完成您的登录" in r.text
+    url = callback_url(pair, http := requests.Session(), "zg")
+    r = http.get(url.replace("code=", "code=forged"), timeout=10)
+    assert r.status_code == 502 and "拒绝完成本次登录" in r.text
+    url = callback_url(pair, http := requests.Session(), "zg")
+    pair.idp_server.close()  # the provider goes down; the relying party keeps running
+    r = http.get(url, timeout=30)
+    assert r.status_code == 503 and "暂时无法连接身份认证平台" in r.text
+    assert [a.detail["reason"] for a in audits(pair.rp, "upstream.refused")] == \
+        ["denied", "code", "unavailable"]
+    assert audits(pair.rp, "login") == []
+
+
+def test_a_broken_providers_file_leaves_the_plugin_out(tmp_path: Path) -> None:
+    path = tmp_path / "up.yaml"
+    path.write_text("providers:\n  province:\n    issuer: https://x\n", encoding="utf-8")
+    app = make_app(f"sqlite:///{tmp_path}/rp.db", UPSTREAM_OIDC_PROVIDERS=str(path))
+    assert "sso_upstream" in app.extensions["portal"].plugins.broken()
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    assert "/login/upstream/" not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/upstream/province").status_code == 404
+    app.extensions["portal"].db.engine.dispose()
+
+
 @pytest.mark.parametrize(("mode", "reason", "message"), [
     ("payload", "signature", "签名无效"),
     ("audience", "audience", "签发给其他应用"),

@@ -143,6 +143,7 @@ class Pair:
     rp: Flask
     rp_url: str
     tamper: Tamper
+    idp_server: Served
 
 
 def start_pair(tmp_path: Path, rp_db: str, closer: Callable[[Callable[[], None]], None],
@@ -166,7 +167,7 @@ def start_pair(tmp_path: Path, rp_db: str, closer: Callable[[Callable[[], None]]
     seed_org(rp)
     rp_server.app = rp
     closer(rp.extensions["portal"].db.engine.dispose)
-    return Pair(idp, idp_server.url, rp, rp_server.url, tamper)
+    return Pair(idp, idp_server.url, rp, rp_server.url, tamper, idp_server)
 
 
 def sign_in(pair: Pair, http: requests.Session, username: str, next_url: str = "") -> Any:
