@@ -333,3 +333,17 @@ def test_secret_comes_from_the_masked_setting(tmp_path: Path) -> None:
         "https://idp.example/.well-known/openid-configuration")
     with pytest.raises(providers.ProviderError, match="unknown provider"):
         providers.load(path, ["q=x"])
+
+
+def test_labels_follow_the_language_and_secrets_are_masked(tmp_path: Path) -> None:
+    from portal.config import masked
+
+    path = tmp_path / "p.yaml"
+    path.write_text("providers:\n  p:\n    issuer: https://x\n    client_id: c\n"
+                    "    label: {zh_CN: 使用省局统一身份登录, en: Provincial sign-in}\n",
+                    encoding="utf-8")
+    found = providers.load(path)["p"]
+    assert [found.label(x) for x in ("zh_CN", "zh_Hans_CN", "en", "en_US", "fr")] == [
+        "使用省局统一身份登录", "使用省局统一身份登录", "Provincial sign-in", "Provincial sign-in",
+        "使用省局统一身份登录"]
+    assert masked("UPSTREAM_OIDC_SECRETS", ["p=s3cret"]) == "********"
