@@ -131,6 +131,10 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("UPSTREAM_OIDC_SECRETS", list, [],
              "Client secrets of the upstream providers as name=secret (kept out of the file).",
              secret=True),
+    _setting("UPSTREAM_OIDC_BASE_URL", str, "",
+             "This portal's public base URL (https://portal.example) for the callback and "
+             "post-logout URLs registered at the upstream providers; empty: the URL the "
+             "request came in on."),
     _setting("UPSTREAM_OIDC_TIMEOUT", float, 5.0,
              "Seconds a request to an upstream provider (discovery, token, keys) may take."),
     _setting("LIVE_ENABLED", bool, True,

@@ -39,6 +39,7 @@ from portal.toolkit import (
     lazy_gettext,
     person_for,
     safe_next,
+    setting,
     sign_in,
 )
 from sso.provisioning import ProvisioningError, provision_with_outcome
@@ -86,6 +87,14 @@ def _provider(name: str) -> tuple[Provider, Any]:
     return state.providers[name], state.client(name)
 
 
+def _public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL of this portal as the upstream must see it: behind a TLS proxy the
+    request's own URL may say http://internal-host, which no provider has registered."""
+    base = str(setting("UPSTREAM_OIDC_BASE_URL") or "").rstrip("/")
+    return base + url_for(endpoint, **values) if base else url_for(endpoint, _external=True,
+                                                                   **values)
+
+
 def label(provider: Provider) -> str:
     return provider.label(str(get_locale() or "zh_CN"))
 
@@ -99,7 +108,7 @@ def login(name: str) -> Any:
         upstream_client.metadata(client, provider)
     except upstream_client.UpstreamUnavailable as exc:
         return _refuse(provider, "unavailable", str(exc))
-    callback = url_for("upstream.callback", name=name, _external=True)
+    callback = _public_url("upstream.callback", name=name)
     rv = client.create_authorization_url(callback)
     client.save_authorize_data(redirect_uri=callback, next=next_url, **rv)
     return redirect(rv["url"])
@@ -222,7 +231,7 @@ def _upstream_logout(response: Response) -> Response:
     if not endpoint:
         return response
     params = {"id_token_hint": held.get("id_token", ""), "client_id": provider.client_id,
-              "post_logout_redirect_uri": url_for("auth.login", _external=True)}
+              "post_logout_redirect_uri": _public_url("auth.login")}
     response.headers["Location"] = f"{endpoint}{'&' if '?' in endpoint else '?'}" + \
         urlencode(params)
     return response

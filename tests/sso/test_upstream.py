@@ -145,6 +145,12 @@ def test_upstream_down_gives_a_clean_error_and_the_password_form_works(
     assert r.status_code == 503
     assert "暂时无法连接身份认证平台" in r.get_data(as_text=True)
     assert client.get("/login/upstream/nope").status_code == 404
+    app.extensions["portal"].settings["UPSTREAM_OIDC_BASE_URL"] = "https://portal.example/"
+    with app.test_request_context("/"):
+        from sso.upstream.views import _public_url
+
+        assert _public_url("upstream.callback", name="province") == \
+            "https://portal.example/login/upstream/province/callback"
     r = client.post("/login", data={"username": "zg", "password": PASSWORD})
     assert r.status_code == 302
     with app.app_context():
