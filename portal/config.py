@@ -123,6 +123,20 @@ SETTINGS: tuple[Setting, ...] = (
              "Seconds a refresh token is valid (each is used once: rotation)."),
     _setting("OIDC_BACKCHANNEL_TIMEOUT", float, 3.0,
              "Seconds to wait for a relying party to accept a back-channel logout."),
+    # Upstream OpenID Connect providers (sso/upstream): the portal as a relying party.
+    _setting("UPSTREAM_OIDC_PROVIDERS", str, "",
+             "YAML file of the upstream OpenID Connect providers people may sign in with "
+             "(issuer, client id, scopes, label, claim mapping, provisioning); empty: none. "
+             "See docs/sso-upstream.md."),
+    _setting("UPSTREAM_OIDC_SECRETS", list, [],
+             "Client secrets of the upstream providers as name=secret (kept out of the file).",
+             secret=True),
+    _setting("UPSTREAM_OIDC_BASE_URL", str, "",
+             "This portal's public base URL (https://portal.example) for the callback and "
+             "post-logout URLs registered at the upstream providers; empty: the URL the "
+             "request came in on."),
+    _setting("UPSTREAM_OIDC_TIMEOUT", float, 5.0,
+             "Seconds a request to an upstream provider (discovery, token, keys) may take."),
     _setting("LIVE_ENABLED", bool, True,
              "Push live updates (new notices...) to open pages: Server-Sent Events, polling as "
              "the fallback."),

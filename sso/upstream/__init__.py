@@ -1,0 +1,1 @@
+"""Sign-in through an upstream OpenID Connect provider (the portal as a relying party)."""
