@@ -10,6 +10,7 @@ checks it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from portal.auth import AuthBackend, Principal
+    from portal.calendar import CalendarEvent
     from portal.events import DomainEvent
     from portal.live import LiveBadge
     from portal.portlet import Portlet
@@ -217,4 +219,15 @@ def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
     Called when a signed-in page's header is rendered; keep it cheap (no queries): the page
     fetches each badge's ``count_url`` itself, and again whenever a live message asks to
     refresh the badge's ``portlet``.
+    """
+
+
+@hookspec
+def portal_calendar_events(principal: Principal, start: datetime,
+                           end: datetime) -> Iterable[CalendarEvent]:
+    """Return this plugin's calendar entries for *principal* that overlap [*start*, *end*).
+
+    Return ``portal.toolkit.CalendarEvent`` objects (meetings, deadlines, trips, leave...); the
+    calendar merges every plugin's events, sorts them by start and exports them as iCalendar.
+    Only what *principal* may see; a plugin that raises is logged and left out.
     """

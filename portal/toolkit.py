@@ -118,3 +118,8 @@ from portal.signin import person_for, sign_in  # noqa: E402
 from portal.views.auth import safe_next  # noqa: E402
 
 __all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "sign_in"]
+
+# The unified calendar (issue 8).
+from portal.calendar import CalendarEvent, calendar_events  # noqa: E402
+
+__all__ += ["CalendarEvent", "calendar_events"]
