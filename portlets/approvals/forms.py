@@ -71,8 +71,9 @@ def leave(form: MultiDict[str, str]) -> Parsed:
         raise Invalid(gettext("Days must be whole or half days, at most %(n)d for these dates.",
                               n=span))
     reason = _text(form, "reason", gettext("Reason"), 1000)
+    shown = format(days.normalize(), "f")
     title = gettext("%(type)s, %(days)s days from %(first)s", type=str(labels[kind]),
-                    days=f"{days.normalize():f}", first=first.isoformat())
+                    days=shown, first=first.isoformat())
     return Parsed(title, {"leave_type": kind, "first_day": first.isoformat(),
                           "last_day": last.isoformat(), "days": float(days), "reason": reason})
 
@@ -84,8 +85,9 @@ def purchase(form: MultiDict[str, str]) -> Parsed:
     if amount > Decimal("100000000"):
         raise Invalid(gettext("%(field)s is too large.", field=gettext("Amount")))
     reason = _text(form, "reason", gettext("Reason"), 1000)
+    shown = format(amount.quantize(Decimal("0.01")), ",")
     title = gettext("Purchase: %(first)s (%(amount)s yuan)", first=items[0][:40],
-                    amount=f"{amount.quantize(Decimal('0.01')):,}")
+                    amount=shown)
     return Parsed(title, {"items": items, "amount": float(amount), "reason": reason})
 
 
