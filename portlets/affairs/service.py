@@ -71,7 +71,7 @@ def overlapping_booking(session: Session, room_id: int, start: datetime, end: da
 def book(session: Session, me: Principal, room_id: int, title: str, start: datetime,
          end: datetime, *, now: datetime | None = None) -> Booking:
     """Book *room_id* for [start, end); an overlap is a 409 naming the booking in the way."""
-    title = _text(title, gettext("Subject"), 120)
+    title = _text(title, gettext("Meeting subject"), 120)
     check_order(start, end)
     if end <= (now or datetime.now()):
         raise Invalid(gettext("That time is already over."))

@@ -31,7 +31,7 @@ def _me() -> Principal:
 def _status_filter(status: str) -> str:
     labels = {"pending": gettext("Pending"), "approved": gettext("Approved"),
               "rejected": gettext("Rejected"), "dispatched": gettext("Dispatched"),
-              "cancelled": gettext("Cancelled")}
+              "cancelled": gettext("Called off")}
     return labels.get(status, status)
 
 

@@ -13,7 +13,8 @@ from werkzeug.datastructures import MultiDict
 from portal.toolkit import gettext, lazy_gettext
 from portlets.approvals.errors import Invalid
 
-LEAVE_TYPES = (("annual", lazy_gettext("Annual leave")), ("personal", lazy_gettext("Personal leave")),
+LEAVE_TYPES = (("annual", lazy_gettext("Annual leave")),
+               ("personal", lazy_gettext("Personal leave")),
                ("sick", lazy_gettext("Sick leave")), ("marriage", lazy_gettext("Marriage leave")),
                ("bereavement", lazy_gettext("Bereavement leave")),
                ("maternity", lazy_gettext("Maternity leave")))

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.toolkit import Person, Principal, current_principal, db_session, gettext, login_required
 from portlets.approvals import engine, forms, service
 from portlets.approvals.chain import definitions
-from portlets.approvals.errors import ApprovalError, Forbidden, Invalid, NotFound
+from portlets.approvals.errors import ApprovalError, Invalid, NotFound
 from portlets.approvals.models import ApprovalRequest
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals", template_folder="templates")

@@ -3,6 +3,7 @@ touch without clashing, a cancelled booking frees the room, bad periods are 422.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import date, datetime, timedelta
 
@@ -86,7 +87,7 @@ def test_unknown_room_and_missing_subject(aapp: Flask) -> None:
     assert _book(zg, 9999, "09:00", "10:00").status_code == 404
     missing = _book(zg, aapp.config["TEST_IDS"]["room1"], "09:00", "10:00", title="  ")
     assert missing.status_code == 422
-    assert "Subject is required" in missing.get_data(as_text=True)
+    assert "Meeting subject is required" in missing.get_data(as_text=True)
     assert _count(aapp) == 0
 
 
@@ -107,10 +108,8 @@ def test_concurrent_double_booking_on_postgresql(pg_aapp: Flask) -> None:
     def checking(*args, **kwargs):  # type: ignore[no-untyped-def]
         # Both threads reach the check; the second is blocked in the lock until the first
         # commits, so only the first passes this barrier in time: wait briefly, not forever.
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=1)
-        except threading.BrokenBarrierError:
-            pass
         return original(*args, **kwargs)
 
     def run(username: str, offset: int) -> None:
