@@ -55,6 +55,8 @@ class PortalState:
     published: tuple[Any, dict[str, PostLayout]] | None = None
     translation_dirs: list[str] = field(default_factory=list)
     migration_dirs: list[str] = field(default_factory=list)
+    #: Workflow definitions by id (``portal.workflow``), from ``portal_workflow_definitions``.
+    workflows: dict[str, Any] = field(default_factory=dict)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -129,6 +131,7 @@ def _collect_registrations(app: Flask, state: PortalState) -> None:
     translations = pm.collect("portal_translations")
     migrations = pm.collect("portal_migrations")
     channels = pm.collect_flat("portal_notification_channels", app=app)
+    _collect_workflows(state)
     broken = pm.broken()
     for plugin_name, portlet in portlets:
         if plugin_name in broken:
@@ -162,6 +165,25 @@ def _collect_registrations(app: Flask, state: PortalState) -> None:
     state.translation_dirs += [str(f) for name, f in translations if name not in broken]
     # Migrations of a broken plugin still apply: its tables must not vanish with its code.
     state.migration_dirs += [str(folder) for _name, folder in migrations]
+
+
+def _collect_workflows(state: PortalState) -> None:
+    """Read and check every plugin's workflow definitions; a plugin with a bad file or a
+    duplicate id is broken (the error names the file and the step)."""
+    from portal.workflow.definition import DefinitionError, load
+
+    pm = state.plugins
+    for plugin_name, paths in pm.collect("portal_workflow_definitions"):
+        try:
+            loaded = load(paths or ())
+            for d in loaded:
+                if d.id in state.workflows:
+                    raise DefinitionError(f"{d.source}: workflow id {d.id} is taken by "
+                                          f"{state.workflows[d.id].source}")
+        except DefinitionError as exc:
+            pm.mark_broken(plugin_name, exc)
+            continue
+        state.workflows.update({d.id: d for d in loaded})
 
 
 def _register_blueprints(app: Flask, state: PortalState) -> None:

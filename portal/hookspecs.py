@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -18,12 +19,14 @@ import pluggy
 if TYPE_CHECKING:
     import click
     from flask import Blueprint, Flask
+    from sqlalchemy.orm import Session
 
     from portal.auth import AuthBackend, Principal
     from portal.calendar import CalendarEvent
     from portal.events import DomainEvent
     from portal.live import LiveBadge
     from portal.portlet import Portlet
+    from portal.signing import SignatureInfo
     from portal.todo import TodoItem
 
 PROJECT = "portal"
@@ -231,3 +234,34 @@ def portal_calendar_events(principal: Principal, start: datetime,
     calendar merges every plugin's events, sorts them by start and exports them as iCalendar.
     Only what *principal* may see; a plugin that raises is logged and left out.
     """
+# ---------------------------------------------------------------------------------------------
+# Office automation: workflow definitions and document signatures (issue 8)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def portal_workflow_definitions() -> Iterable[str | Path]:
+    """Return workflow definition files (YAML) or directories of them, for ``portal.workflow``.
+
+    Called once at start-up; every definition is checked then (unknown or unreachable steps,
+    bad assignee rules or conditions) and a plugin with a bad one is marked broken, with the
+    file and step in the error. Definition ids must be unique across plugins.
+    """
+
+
+@hookspec(firstresult=True)
+def portal_sign(db: Session, unit_id: int, data: bytes) -> bytes | None:
+    """Sign *data* with the certificate of org unit *unit_id*: a detached CMS (PKCS#7) DER.
+
+    Return ``None`` when this plugin cannot sign for the unit; raise ``portal.signing.
+    SigningError`` (with a message for the person) when it should and cannot (no valid
+    certificate). The company CA plugin implements it.
+    """
+
+
+@hookspec(firstresult=True)
+def portal_verify_signature(db: Session, signature: bytes,
+                            data: bytes) -> SignatureInfo | None:
+    """Check a detached signature of *data*; return who signed (``portal.signing.
+    SignatureInfo``), or raise ``portal.signing.SignatureInvalid`` when the data was changed,
+    the signature is malformed or the signer is not trusted. ``None``: not this plugin's."""

@@ -123,3 +123,33 @@ __all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "
 from portal.calendar import CalendarEvent, calendar_events  # noqa: E402
 
 __all__ += ["CalendarEvent", "calendar_events"]
+
+# Office automation (issue 8): the workflow engine and document signatures.
+from portal.signing import SignatureInfo, SignatureInvalid, SigningError  # noqa: E402
+from portal.signing import sign as sign_document  # noqa: E402
+from portal.signing import verify as verify_signature  # noqa: E402
+from portal.workflow import (  # noqa: E402
+    InvalidAction,
+    NotYourTurn,
+    StaleVersion,
+    WorkflowError,
+    WorkflowHistory,
+    WorkflowInstance,
+    WorkflowTask,
+)
+from portal.workflow import act as workflow_act  # noqa: E402
+from portal.workflow import can_withdraw as workflow_can_withdraw  # noqa: E402
+from portal.workflow import history as workflow_history  # noqa: E402
+from portal.workflow import instance_for as workflow_instance_for  # noqa: E402
+from portal.workflow import open_task_for as workflow_open_task_for  # noqa: E402
+from portal.workflow import open_tasks as workflow_open_tasks  # noqa: E402
+from portal.workflow import start as workflow_start  # noqa: E402
+from portal.workflow import tasks as workflow_tasks  # noqa: E402
+from portal.workflow import withdraw as workflow_withdraw  # noqa: E402
+
+__all__ += ["InvalidAction", "NotYourTurn", "SignatureInfo", "SignatureInvalid",
+            "SigningError", "StaleVersion", "WorkflowError", "WorkflowHistory",
+            "WorkflowInstance", "WorkflowTask", "sign_document", "verify_signature",
+            "workflow_act", "workflow_can_withdraw", "workflow_history",
+            "workflow_instance_for", "workflow_open_task_for", "workflow_open_tasks",
+            "workflow_start", "workflow_tasks", "workflow_withdraw"]
