@@ -107,4 +107,6 @@ def generic(form: MultiDict[str, str], known_people: set[int]) -> Parsed:
         raise Invalid(gettext("Choose at least one approver."))
     if len(chosen) > MAX_APPROVERS:
         raise Invalid(gettext("At most %(n)d approvers.", n=MAX_APPROVERS))
-    return Parsed(title, {"body": body, "approvers": chosen}, chosen)
+    data: dict[str, Any] = {"body": body, "approvers": chosen}
+    data.update({f"approver{i + 1}": person for i, person in enumerate(chosen)})
+    return Parsed(title, data, chosen)

@@ -58,9 +58,15 @@ def portal_portlets() -> Iterable[Portlet]:
 
 @hookimpl
 def portal_startup(app: Flask) -> None:
-    """Read the chain definitions now: a bad file stops this plugin at start-up, with the
-    file and step in the error, instead of failing the first request."""
-    chain.definitions()
+    """Read the chains' step names now: a bad file stops this plugin at start-up (the engine
+    checks the same files through ``portal_workflow_definitions``)."""
+    chain.chains()
+
+
+@hookimpl
+def portal_workflow_definitions() -> Iterable[str | Path]:
+    """The leave, purchase and general request chains, run by the portal's workflow engine."""
+    return [chain.HERE]
 
 
 @hookimpl
@@ -83,9 +89,9 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
     now = datetime.now()
     source = gettext("Approval")
     return [TodoItem(source=source, title=f"【{kind_label(r.kind)}】{r.title}",
-                     url=url_for("approvals.show", request_id=r.id), due=step.due_at,
-                     created=step.opened_at, urgent=bool(step.due_at and step.due_at < now))
-            for step, r in service.waiting(db_session(), principal)]
+                     url=url_for("approvals.show", request_id=r.id), due=task.due_at,
+                     created=task.created_at, urgent=bool(task.due_at and task.due_at < now))
+            for task, r in service.waiting(db_session(), principal)]
 
 
 @hookimpl

@@ -11,15 +11,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.toolkit import Person, Principal, current_principal, db_session, gettext, login_required
+from portal.toolkit import (
+    Person,
+    Principal,
+    WorkflowError,
+    current_principal,
+    db_session,
+    gettext,
+    login_required,
+)
 from portlets.approvals import engine, forms, service
-from portlets.approvals.chain import definitions
+from portlets.approvals.chain import KINDS, chains, step_names
 from portlets.approvals.errors import ApprovalError, Invalid, NotFound
 from portlets.approvals.models import ApprovalRequest
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals", template_folder="templates")
 BOXES = ("waiting", "mine", "decided")
-KINDS = ("leave", "purchase", "generic")
 
 
 def _me() -> Principal:
@@ -35,8 +42,8 @@ def kind_label(kind: str) -> str:
 
 def status_label(status: str) -> str:
     return {"pending": gettext("In approval"), "approved": gettext("Approved"),
-            "rejected": gettext("Rejected"), "withdrawn": gettext("Withdrawn")}.get(status,
-                                                                                   status)
+            "returned": gettext("Returned to me"), "withdrawn": gettext("Withdrawn")}.get(
+        status, status)
 
 
 bp.add_app_template_filter(kind_label, "approval_kind")
@@ -59,7 +66,7 @@ def index() -> Any:
     rows = service.mine(s, me) if box == "mine" else \
         service.decided_by_me(s, me) if box == "decided" else []
     return render_template("approvals/list.html", box=box, waiting=waiting, rows=rows,
-                           names=_names(), now=datetime.now())
+                           names=_names(), now=datetime.now(), steps=step_names)
 
 
 def _people() -> list[tuple[int, str]]:
@@ -72,7 +79,7 @@ def _people() -> list[tuple[int, str]]:
 def _form_page(kind: str, form: Any, error: str = "", status: int = 200) -> Any:
     return render_template("approvals/new.html", kind=kind, form=form, error=error,
                            leave_types=forms.LEAVE_TYPES, people=_people(),
-                           chain=definitions()[kind], max_approvers=forms.MAX_APPROVERS), status
+                           chain=chains()[kind], max_approvers=forms.MAX_APPROVERS), status
 
 
 @bp.route("/new/<kind>", methods=["GET", "POST"])
@@ -91,10 +98,9 @@ def new(kind: str) -> Any:
             parsed = forms.purchase(f)
         else:
             parsed = forms.generic(f, {pid for pid, _n in _people()})
-        req = engine.start(s, kind, initiator=_me(), title=parsed.title, data=parsed.data,
-                           chosen=parsed.chosen)
+        req = engine.start(s, kind, initiator=_me(), title=parsed.title, data=parsed.data)
         s.commit()
-    except ApprovalError as exc:
+    except (ApprovalError, WorkflowError) as exc:
         s.rollback()
         return _form_page(kind, f, exc.message, exc.status)
     flash(gettext("Request submitted."), "info")
@@ -102,16 +108,16 @@ def new(kind: str) -> Any:
 
 
 def _show(req: ApprovalRequest, error: str = "", status: int = 200) -> Any:
+    s = db_session()
     me = _me()
-    step = engine.open_step(req) if req.status == "pending" else None
-    actions = []
-    if step is not None and me.person_id in step.candidate_ids():
-        actions += ["approve", "reject"]
-    if req.status == "pending" and req.applicant_id == me.person_id and \
-            not any(s.decision for s in req.steps):
-        actions.append("withdraw")
-    return render_template("approvals/request.html", req=req, actions=actions, error=error,
-                           names=_names(), history=engine.history(req), now=datetime.now(),
+    inst = engine.instance(s, req)
+    by_step: dict[str, list[Any]] = {}
+    for task in engine.tasks(s, req):
+        by_step.setdefault(task.step, []).append(task)
+    return render_template("approvals/request.html", req=req, inst=inst, error=error,
+                           actions=engine.actions_for(s, req, me), chain=chains()[req.kind],
+                           by_step=by_step, steps=step_names(req.kind), names=_names(),
+                           history=engine.history(s, req), now=datetime.now(),
                            leave_types=dict(forms.LEAVE_TYPES)), status
 
 
@@ -119,6 +125,14 @@ def _show(req: ApprovalRequest, error: str = "", status: int = 200) -> Any:
 @login_required
 def show(request_id: int) -> Any:
     return _show(service.load(db_session(), _me(), request_id))
+
+
+@bp.route("/by-instance/<int:instance_id>")
+@login_required
+def by_instance(instance_id: int) -> Any:
+    """Where the engine's notices point: the request of a workflow instance."""
+    req = service.by_instance(db_session(), _me(), instance_id)
+    return redirect(url_for("approvals.show", request_id=req.id))
 
 
 @bp.route("/<int:request_id>/<action>", methods=["POST"])
@@ -133,11 +147,8 @@ def act(request_id: int, action: str) -> Any:
         req = service.load(s, me, request_id)
         if not raw.isdigit():
             raise Invalid(gettext("The form is incomplete; open the request again."))
-        if action == "withdraw":
-            engine.withdraw(s, req, me, expected_version=int(raw))
-        else:
-            engine.act(s, req, me, action, expected_version=int(raw),
-                       comment=request.form.get("comment", ""))
+        engine.act(s, req, me, action, expected_version=int(raw),
+                   comment=request.form.get("comment", ""))
         s.commit()
     except StaleDataError:
         s.rollback()
@@ -145,7 +156,7 @@ def act(request_id: int, action: str) -> Any:
         return _show(service.load(s, me, request_id),
                      gettext("Somebody acted on this request after you opened it; look at it "
                              "again."), 409)
-    except ApprovalError as exc:
+    except (ApprovalError, WorkflowError) as exc:
         s.rollback()
         s.expire_all()
         if isinstance(exc, NotFound):

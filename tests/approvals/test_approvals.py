@@ -13,8 +13,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal.toolkit import Principal, calendar_events, todo_items
-from portlets.approvals.models import ApprovalEvent, ApprovalRequest, ApprovalStep
+from portal.toolkit import (
+    Principal,
+    WorkflowInstance,
+    WorkflowTask,
+    calendar_events,
+    todo_items,
+)
+from portlets.approvals.models import ApprovalRequest
 from tests.conftest import Auth, make_app, seed_org
 
 D = date.today() + timedelta(days=7)
@@ -54,9 +60,12 @@ class Person:
 
     def version(self, request_id: int) -> int:
         with self.app.app_context():
-            req = self.app.extensions["portal"].db.session().get(ApprovalRequest, request_id)
+            s = self.app.extensions["portal"].db.session()
+            req = s.get(ApprovalRequest, request_id)
             assert req is not None
-            return req.version
+            inst = s.get(WorkflowInstance, req.instance_id)
+            assert inst is not None
+            return inst.version
 
 
 def _id(response: Any) -> int:
@@ -64,12 +73,17 @@ def _id(response: Any) -> int:
     return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
 
-def _chain(app: Flask, request_id: int) -> list[tuple[str, str, str | None]]:
+def _chain(app: Flask, request_id: int) -> list[tuple[str, str | None]]:
+    """(step, action) of every decided or open task after the applicant's, in order."""
     with app.app_context():
         s = app.extensions["portal"].db.session()
-        return [(st.node, st.status, st.decision) for st in s.scalars(
-            select(ApprovalStep).where(ApprovalStep.request_id == request_id)
-            .order_by(ApprovalStep.seq))]
+        req = s.get(ApprovalRequest, request_id)
+        assert req is not None
+        return [(t.step, t.action) for t in s.scalars(
+            select(WorkflowTask).where(WorkflowTask.instance_id == req.instance_id,
+                                       WorkflowTask.step != "apply",
+                                       WorkflowTask.status != "closed")
+            .order_by(WorkflowTask.id))]
 
 
 def _status(app: Flask, request_id: int) -> str:
@@ -85,13 +99,14 @@ def _status(app: Flask, request_id: int) -> str:
 def test_leave_chain_by_days(papp: Flask, days: float, nodes: list[str]) -> None:
     zg = Person(papp, "zg")
     rid = _id(zg.leave(days))
-    assert [n for n, *_ in _chain(papp, rid)] == nodes
+    assert _chain(papp, rid) == [("dept_head", None)]
     bm, ld = Person(papp, "bm"), Person(papp, "ld")
     assert bm.act(rid, "approve", comment="同意").status_code == 302
     if "leader" in nodes:
         assert _status(papp, rid) == "pending"
         assert ld.act(rid, "approve").status_code == 302
     assert _status(papp, rid) == "approved"
+    assert _chain(papp, rid) == [(n, "approve") for n in nodes]
     page = zg.client.get(f"/approvals/{rid}").get_data(as_text=True)
     assert "approved by 吴部长" in page and "同意" in page
 
@@ -102,48 +117,65 @@ def test_leave_chain_by_days(papp: Flask, days: float, nodes: list[str]) -> None
 def test_purchase_chain_by_amount(papp: Flask, amount: str, nodes: list[str]) -> None:
     zg = Person(papp, "zg")
     rid = _id(zg.purchase(amount))
-    assert [n for n, *_ in _chain(papp, rid)] == nodes
     for who in ("bm", "bg", "ld")[:len(nodes)]:
+        assert _status(papp, rid) == "pending"
         assert Person(papp, who).act(rid, "approve").status_code == 302
     assert _status(papp, rid) == "approved"
+    assert _chain(papp, rid) == [(n, "approve") for n in nodes]
 
 
-def test_generic_follows_chosen_approvers_and_reject_ends_it(papp: Flask) -> None:
+def test_generic_follows_chosen_approvers_and_return_goes_back(papp: Flask) -> None:
     zg, km, sh = Person(papp, "zg"), Person(papp, "km"), Person(papp, "sh")
     rid = _id(zg.client.post("/approvals/new/generic", data={
         "title": "申请借用投影仪", "body": "周三培训用", "approver": [str(km.id), str(sh.id), ""]}))
-    assert [n for n, *_ in _chain(papp, rid)] == ["chosen1", "chosen2"]
+    assert _chain(papp, rid) == [("approver1", None)]
     assert sh.act(rid, "approve").status_code == 403  # not yet the deliveryman's turn
     assert km.act(rid, "approve").status_code == 302
     no_reason = sh.act(rid, "reject")
     assert no_reason.status_code == 422 and "Say why" in no_reason.get_data(as_text=True)
-    assert sh.act(rid, "reject", comment="设备已借出").status_code == 302
-    assert _status(papp, rid) == "rejected"
-    assert _chain(papp, rid) == [("chosen1", "done", "approve"), ("chosen2", "done", "reject")]
-    assert sh.act(rid, "approve").status_code == 409  # closed
+    assert sh.act(rid, "reject", comment="设备已借出，请改日").status_code == 302
+    assert _status(papp, rid) == "returned"
+    assert "设备已借出" in zg.client.get(f"/approvals/{rid}").get_data(as_text=True)
+    assert sh.act(rid, "approve").status_code == 403  # back with the applicant
+    assert zg.act(rid, "resubmit", comment="改为周四").status_code == 302
+    assert _status(papp, rid) == "pending"
+    assert km.act(rid, "approve").status_code == 302
+    assert sh.act(rid, "approve").status_code == 302
+    assert _status(papp, rid) == "approved"
+    assert _chain(papp, rid) == [("approver1", "approve"), ("approver2", "reject"),
+                                 ("approver1", "approve"), ("approver2", "approve")]
+    assert sh.act(rid, "approve").status_code == 403  # finished: nothing left to do
 
 
 def test_out_of_turn_unseen_stale_and_withdraw(papp: Flask) -> None:
     zg, bm, ld, km = (Person(papp, u) for u in ("zg", "bm", "ld", "km"))
     rid = _id(zg.leave(5))
     out_of_turn = ld.act(rid, "approve")  # the leader is on the chain, but later
-    assert out_of_turn.status_code == 403
-    assert "not your turn" in out_of_turn.get_data(as_text=True)
+    assert out_of_turn.status_code == 404  # ...and has no task yet, so does not see it
     assert km.client.get(f"/approvals/{rid}").status_code == 404  # not on the chain
     assert km.act(rid, "approve").status_code == 404
-    assert zg.act(rid, "approve").status_code == 403  # the applicant does not approve
+    applicant = zg.act(rid, "approve")  # the applicant does not approve their own request
+    assert applicant.status_code == 403
+    assert "not your turn" in applicant.get_data(as_text=True)
     old = zg.version(rid)
     assert bm.act(rid, "approve", version=old).status_code == 302
     stale = zg.act(rid, "withdraw", version=old)
-    assert stale.status_code == 409 and "after you opened it" in stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "reload the page" in stale.get_data(as_text=True)
     late = zg.act(rid, "withdraw")
-    assert late.status_code == 409 and "already decided" in late.get_data(as_text=True)
-    assert bm.act(rid, "approve", version=old).status_code == 409  # twice with one form
-    # A fresh request can be withdrawn before anybody decides.
+    assert late.status_code == 422
+    assert "nothing of yours to withdraw" in late.get_data(as_text=True)
+    twice = bm.act(rid, "approve", version=old)  # the same form sent twice
+    assert twice.status_code == 409
+    early = bm.act(rid, "approve")  # fresh form, but the step is the leader's now
+    assert early.status_code == 403
+    # A fresh request can be withdrawn before anybody decides, then resubmitted.
     rid2 = _id(zg.leave(1))
     assert zg.act(rid2, "withdraw").status_code == 302
     assert _status(papp, rid2) == "withdrawn"
-    assert bm.act(rid2, "approve").status_code == 409
+    assert bm.act(rid2, "approve").status_code == 403
+    assert zg.act(rid2, "resubmit").status_code == 302
+    assert bm.act(rid2, "approve").status_code == 302
+    assert _status(papp, rid2) == "approved"
     assert zg.act(rid2, "bogus").status_code == 404
 
 
@@ -168,7 +200,7 @@ def test_bad_leave_forms_are_422_and_save_nothing(papp: Flask, fields: dict[str,
     with papp.app_context():
         s = papp.extensions["portal"].db.session()
         assert s.scalar(select(func.count()).select_from(ApprovalRequest)) == 0
-        assert s.scalar(select(func.count()).select_from(ApprovalEvent)) == 0
+        assert s.scalar(select(func.count()).select_from(WorkflowInstance)) == 0
 
 
 def test_bad_purchase_and_generic(papp: Flask) -> None:
