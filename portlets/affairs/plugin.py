@@ -28,6 +28,8 @@ from portlets.affairs import queries
 from portlets.affairs.views import bp
 
 HERE = Path(__file__).parent
+#: Entries per kind in one calendar query: a year's export of a busy person fits.
+CALENDAR_LIMIT = 2000
 
 
 def render_portlet(ctx: RenderContext) -> str:
@@ -107,13 +109,13 @@ def portal_calendar_events(principal: Principal, start: datetime,
                             source=gettext("Meeting"), kind="meeting",
                             url=url_for("affairs.rooms", day=b.start_at.date().isoformat()),
                             uid=f"affairs-booking-{b.id}", location=rooms.get(b.room_id, ""))
-              for b in queries.my_bookings(s, principal, start, end)]
+              for b in queries.my_bookings(s, principal, start, end, CALENDAR_LIMIT)]
     events += [CalendarEvent(title=gettext("Business trip: %(where)s", where=t.destination),
                              start=t.start_on, end=t.end_on + timedelta(days=1), all_day=True,
                              source=gettext("Business trip"), kind="trip",
                              url=url_for("affairs.trips"), uid=f"affairs-trip-{t.id}",
                              location=t.destination)
-               for t in queries.my_trips(s, principal, start, end)]
+               for t in queries.my_trips(s, principal, start, end, CALENDAR_LIMIT)]
     return events
 
 

@@ -86,7 +86,7 @@ def portal_calendar_events(principal: Principal, start: datetime,
     rows = db_session().scalars(
         select(Task).where(service.visible(principal), Task.status.in_(("open", "done")),
                            Task.deadline > start, Task.deadline <= end + timedelta(minutes=30))
-        .order_by(Task.deadline).limit(200))
+        .order_by(Task.deadline).limit(2000))
     now = datetime.now()
     return [CalendarEvent(title=gettext("Deadline: %(title)s", title=t.title),
                           start=t.deadline - timedelta(minutes=30), end=t.deadline,
