@@ -112,7 +112,7 @@ def report_progress(session: Session, me: Principal, task: Task, body: str, perc
     if Role.ASSIGNEE not in roles(me, task):
         raise Forbidden(gettext("Only the people the task was given to report on it."))
     if task.status != "open":
-        raise Conflict(gettext("This task is no longer open."))
+        raise Conflict(gettext("This supervision task is no longer open."))
     pct = None
     if percent.strip():
         if not percent.strip().isdigit() or not 0 <= int(percent) <= 100:
@@ -129,7 +129,7 @@ def finish(session: Session, me: Principal, task: Task, body: str,
     if Role.ASSIGNEE not in roles(me, task):
         raise Forbidden(gettext("Only the people the task was given to report it done."))
     if task.status != "open":
-        raise Conflict(gettext("This task is no longer open."))
+        raise Conflict(gettext("This supervision task is no longer open."))
     _trail(session, task, me, "done", _text(body, gettext("Result"), 2000), now, 100)
     task.status = "done"
     task.done_at = now
