@@ -10,6 +10,7 @@ checks it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from portal.auth import AuthBackend, Principal
+    from portal.calendar import CalendarEvent
     from portal.events import DomainEvent
     from portal.jobs import PeriodicJob
     from portal.live import LiveBadge
@@ -250,6 +252,19 @@ def portal_periodic_jobs() -> Iterable[PeriodicJob]:
     dispatched after. Keep a job short and idempotent (it may run again after a crash), and
     take "now" from the clock each time rather than from a module constant.
     """
+
+
+@hookspec
+def portal_calendar_events(principal: Principal, start: datetime,
+                           end: datetime) -> Iterable[CalendarEvent]:
+    """Return this plugin's calendar entries for *principal* that overlap [*start*, *end*).
+
+    Return ``portal.toolkit.CalendarEvent`` objects (meetings, deadlines, trips, leave...); the
+    calendar merges every plugin's events, sorts them by start and exports them as iCalendar.
+    Only what *principal* may see; a plugin that raises is logged and left out.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Office automation: workflow definitions and document signatures (issue 8)
 # ---------------------------------------------------------------------------------------------

@@ -121,6 +121,11 @@ from portal.views.auth import safe_next  # noqa: E402
 
 __all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "sign_in"]
 
+# The unified calendar (issue 8).
+from portal.calendar import CalendarEvent, calendar_events  # noqa: E402
+
+__all__ += ["CalendarEvent", "calendar_events"]
+
 # Office automation (issue 8): the workflow engine and document signatures.
 from portal.signing import SignatureInfo, SignatureInvalid, SigningError  # noqa: E402
 from portal.signing import sign as sign_document  # noqa: E402

@@ -1,0 +1,1 @@
+"""综合事务: meeting rooms, vehicle requests and business trips."""
