@@ -40,7 +40,8 @@ from portal.portlet import (
 )
 from portal.query import prefix_match
 from portal.signin import sign_out
-from portal.todo import TodoItem, todo_items
+from portal.search import SearchResult
+from portal.todo import TodoItem, TodoSummary, todo_items, todo_summary
 
 __all__ = [
     "AuthBackend",
@@ -64,8 +65,10 @@ __all__ = [
     "PreferenceSchema",
     "Principal",
     "RenderContext",
+    "SearchResult",
     "Size",
     "TodoItem",
+    "TodoSummary",
     "Variance",
     "WindowState",
     "after_commit",
@@ -95,6 +98,7 @@ __all__ = [
     "sign_out",
     "subtree_ids",
     "todo_items",
+    "todo_summary",
     "verify_password",
 ]
 
