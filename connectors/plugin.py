@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask
 
-from portal.toolkit import hookimpl
+from portal.toolkit import Principal, TodoItem, db_session, hookimpl
 
 HERE = Path(__file__).parent
 
@@ -55,3 +55,11 @@ def portal_startup(app: Flask) -> None:
         from connectors.sync.scheduler import ThreadScheduler
 
         ThreadScheduler(app).start()
+
+
+@hookimpl
+def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
+    """Failing sources and freshly quarantined rows, for admins (see ``connectors.alerts``)."""
+    from connectors.alerts import alerts
+
+    return alerts(db_session(), principal)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from portal.auth import Principal
 
@@ -89,3 +91,33 @@ def search(principal: Principal, query: str, per_source: int = PER_SOURCE) -> li
         group.results.sort(key=lambda h: (-h.score, -(h.when.timestamp() if h.when else 0)))
         del group.results[per_source:]
     return sorted(groups.values(), key=lambda g: (-g.total, g.source))
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def excerpt(text: str, words: Sequence[str], width: int = 90) -> Markup:
+    """A piece of *text* (HTML tags dropped, whitespace collapsed) around the first of *words*,
+    each of them in ``<mark>``; everything else escaped. For ``SearchResult.snippet``."""
+    from html import unescape
+
+    plain = " ".join(unescape(_TAG.sub(" ", text or "")).split())
+    lowered = plain.lower()
+    words = [w.lower() for w in words if w]
+    found = [lowered.find(w) for w in words if w in lowered]
+    start = max(0, min(found) - width // 3) if found else 0
+    piece = plain[start:start + width]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + width < len(plain) else ""
+    out: list[Markup] = [escape(prefix)]
+    pos = 0
+    if words:
+        pattern = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len,
+                                                                        reverse=True)), re.I)
+        for m in pattern.finditer(piece):
+            out.append(escape(piece[pos:m.start()]))
+            out.append(Markup("<mark>%s</mark>") % m.group(0))
+            pos = m.end()
+    out.append(escape(piece[pos:]))
+    out.append(escape(suffix))
+    return Markup("").join(out)

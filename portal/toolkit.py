@@ -39,8 +39,8 @@ from portal.portlet import (
     WindowState,
 )
 from portal.query import prefix_match
+from portal.search import SearchResult, excerpt
 from portal.signin import sign_out
-from portal.search import SearchResult
 from portal.todo import TodoItem, TodoSummary, todo_items, todo_summary
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "db_session",
     "dispatch_pending",
     "emit",
+    "excerpt",
     "gettext",
     "hash_password",
     "hookimpl",

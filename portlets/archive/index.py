@@ -10,11 +10,10 @@ the count says "more than" beyond ``COUNT_CAP``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     bindparam,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from portal.toolkit import excerpt
 from portlets.archive import segment
 from portlets.archive.models import ArchiveAccess, ArchiveRecord
 
@@ -156,20 +156,4 @@ def visible_to(unit_ids: list[int] | None) -> ColumnElement[bool]:
 
 def snippet(body: str, words: list[str], width: int = SNIPPET_CHARS) -> Markup:
     """A piece of *body* around the first matched word, every matched word in ``<mark>``."""
-    body = " ".join((body or "").split())
-    found = [body.lower().find(w) for w in words if w and w in body.lower()]
-    start = max(0, min(found) - width // 3) if found else 0
-    piece = body[start:start + width]
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if start + width < len(body) else ""
-    if not words:
-        return Markup(escape(prefix + piece + suffix))
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len,
-                                                                    reverse=True)), re.I)
-    out, pos = [], 0
-    for m in pattern.finditer(piece):
-        out.append(escape(piece[pos:m.start()]))
-        out.append(Markup("<mark>%s</mark>") % m.group(0))
-        pos = m.end()
-    out.append(escape(piece[pos:]))
-    return Markup(escape(prefix) + Markup("").join(out) + escape(suffix))
+    return excerpt(body, words, width)

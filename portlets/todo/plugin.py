@@ -35,8 +35,9 @@ MAX_SOURCE = 40
 
 def render(ctx: RenderContext) -> str:
     summary = todo_summary(ctx.principal)
-    return render_template("todo/portlet.html", items=summary.items[: int(ctx.preferences["limit"])],
-                           total=summary.total, by_source=summary.counts, now=datetime.now())
+    shown = summary.items[: int(ctx.preferences["limit"])]
+    return render_template("todo/portlet.html", items=shown, total=summary.total,
+                           by_source=summary.counts, now=datetime.now())
 
 
 @page_bp.route("/")
