@@ -142,6 +142,19 @@ def import_command(file: Path) -> None:
     click.echo(f"imported {count} records")
 
 
+@archive_cli.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the full-text index of every record (after a change of the dictionary)."""
+    s = db_session()
+    count = 0
+    for record in s.scalars(select(ArchiveRecord).order_by(ArchiveRecord.id)).yield_per(500):
+        index.write(s, record)
+        count += 1
+    s.commit()
+    click.echo(f"reindexed {count} records")
+
+
 @hookimpl
 def portal_cli(cli: click.Group) -> None:
     cli.add_command(archive_cli)

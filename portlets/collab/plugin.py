@@ -145,10 +145,16 @@ def portal_handle_event(event: DomainEvent) -> None:
 
 @hookimpl
 def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
-    rows, _more = lists.box(db_session(), principal, "todo", size=TODO_LIMIT)
+    """The to-do folder's items (``lists.todo_filter``), only the columns the list shows: a
+    user with hundreds of open items must not cost hundreds of ORM objects."""
+    q = lists.query_for(db_session(), principal, "todo").with_only_columns(
+        WorkItem.id, WorkItem.type_code, WorkItem.subject, WorkItem.state, WorkItem.due_at,
+        WorkItem.handed_at, WorkItem.updated_at)
+    rows = db_session().execute(q.limit(TODO_LIMIT)).all()
     now = datetime.now()
-    source = lazy_gettext("Collaboration")
-    return [TodoItem(source=str(source), title=f"【{catalogue_name(r.type_code)}】{r.subject}",
+    source = str(lazy_gettext("Collaboration"))
+    names = {code: catalogue_name(code) for code in {r.type_code for r in rows}}
+    return [TodoItem(source=source, title=f"【{names[r.type_code]}】{r.subject}",
                      url=url_for("collab.show", item_id=r.id), due=r.due_at,
                      created=r.handed_at or r.updated_at,
                      urgent=bool(r.due_at and r.due_at < now) or r.state == State.REOPENED)

@@ -116,6 +116,13 @@ def test_chinese_search_finds_words_inside_longer_words(db_app: Flask, org_db: O
     assert _titles(db_app, zg, "配送 送货员") == ["物流配送线路调整的通知"]
     assert _titles(db_app, zg, "专项整治 送货员") == []
     assert _titles(db_app, zg, "！？") == []
+    # An office term unknown to jieba's own dictionary, inside a longer run of characters.
+    _archive_event(db_app, title="关于烟草专卖品准运证管理工作的通知", number="嘉烟〔2026〕5号",
+                   unit_id=org_db.city, unit_ids=[org_db.city], body="")
+    assert _titles(db_app, zg, "准运证") == ["关于烟草专卖品准运证管理工作的通知"]
+    result = ArchiveCli(db_app).invoke(["reindex"])
+    assert result.exit_code == 0 and "reindexed 3" in result.output
+    assert _titles(db_app, zg, "专项整治") == ["卷烟市场专项整治工作方案"]
 
 
 def test_title_words_rank_above_body_words_and_snippet_marks_them(db_app: Flask, org_db: Org
@@ -128,7 +135,7 @@ def test_title_words_rank_above_body_words_and_snippet_marks_them(db_app: Flask,
     with db_app.test_request_context():
         hits = list(portal_search(principal=zg, query="档案规范化"))
     assert [h.title for h in hits] == ["档案规范化管理办法", "年度工作总结"]
-    assert "<mark>档案</mark>" in str(hits[1].snippet)
+    assert "<mark>档案规范化</mark>" in str(hits[1].snippet)
     assert hits[0].score > hits[1].score
 
 
@@ -232,12 +239,13 @@ def test_bulk_import_is_all_or_nothing(db_app: Flask, org_db: Org, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "imported 3" in result.output
     result = runner.invoke(["import", str(csv_file)])
-    assert result.exit_code == 1 and "already exists" in result.output
+    assert result.exit_code == 1
+    assert "row 1: number:" in result.output and "财〔2020〕1号" in result.output
     assert runner.invoke(["import", str(tmp_path / "missing.txt")]).exit_code == 1
     zg2 = _principal(db_app, org_db, "zg2")
     assert len(_titles(db_app, zg2, "会计凭证")) == 3
 
 
 def test_snippet_escapes_html() -> None:
-    out = str(index.snippet("<b>专项</b>整治", ["专项"]))
-    assert out == "&lt;b&gt;<mark>专项</mark>&lt;/b&gt;整治"
+    out = str(index.snippet("<p>&lt;script&gt;专项整治</p>", ["专项"]))
+    assert out == "&lt;script&gt;<mark>专项</mark>整治"
