@@ -139,6 +139,7 @@ def import_command(file: Path) -> None:
             click.echo(line, err=True)
         raise click.exceptions.Exit(1) from exc
     s.commit()
+    invalidate(PORTLET.id)
     click.echo(f"imported {count} records")
 
 

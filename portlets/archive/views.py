@@ -16,6 +16,7 @@ from portal.toolkit import (
     current_principal,
     db_session,
     gettext,
+    invalidate,
     login_required,
 )
 from portlets.archive import access, index, service
@@ -130,6 +131,7 @@ def new() -> Any:
             audit(s, "archive.register", f"archive_record:{record.id}",
                   title=record.title, number=record.number)
             s.commit()
+            invalidate("archive")
             return redirect(url_for("archive.show", record_id=record.id))
     return render_template("archive/new.html", form=form, errors=errors, units=units,
                            categories=service.CATEGORIES,
