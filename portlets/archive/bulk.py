@@ -49,7 +49,7 @@ def import_rows(session: Session, rows: list[dict[str, Any]], created_by: int | 
     numbers: set[tuple[str, int]] = set()
     for n, row in enumerate(rows, start=1):
         try:
-            data = service.parse(session, row)
+            data = service.parse(session, {"source": "import", **row})
             service.check_unique(session, data)
         except service.Invalid as exc:
             problems.append(f"row {n}: {exc}")

@@ -31,6 +31,10 @@ RETENTIONS = {"permanent": lazy_gettext("Permanent"), "30y": lazy_gettext("30 ye
               "10y": lazy_gettext("10 years")}
 RETENTION_ALIASES = {"永久": "permanent", "30年": "30y", "10年": "10y", "30": "30y",
                      "10": "10y"}
+#: Where a record came from, as shown; other plugins' codes are shown as they are.
+SOURCES = {"paper": lazy_gettext("Paper record"), "import": lazy_gettext("Bulk import"),
+           "outgoing": lazy_gettext("Outgoing document"),
+           "incoming": lazy_gettext("Incoming document")}
 MAX_TITLE = 200
 MAX_NUMBER = 60
 MAX_BODY = 200_000

@@ -99,7 +99,8 @@ def show(record_id: int) -> Any:
         ArchiveAccess, ArchiveAccess.unit_id == OrgUnit.id).where(
         ArchiveAccess.record_id == record.id).order_by(OrgUnit.path)))
     return render_template("archive/record.html", r=record, shared=shared,
-                           categories=service.CATEGORIES, retentions=service.RETENTIONS)
+                           categories=service.CATEGORIES, retentions=service.RETENTIONS,
+                           sources=service.SOURCES)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -126,3 +126,28 @@ def test_todo_window_merges_three_plugins(live_server, page: Any,  # type: ignor
     results = page.locator("ol.search-results > li > a").all_inner_texts()
     assert results == ["关于开展卷烟市场专项整治工作的通知"]
     full_screenshot(page, screenshot_dir / "archive-page.png")
+
+
+def test_archivist_registers_a_record_in_the_browser(live_server, page: Any,  # type: ignore[no-untyped-def]
+                                                     screenshot_dir: Path) -> None:
+    base = live_server.url
+    page.goto(base + "/login")
+    page.fill("#username", "bg")  # the office clerk keeps the archive
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(base + "/")
+    page.goto(base + "/archive/new")
+    page.fill("#title", "1998年烟草专卖许可证发放登记册")
+    page.fill("#year", "98")
+    page.fill("#body", "纸质档案，存放于档案室三号柜。")
+    page.click("form button.primary")
+    assert "年度应为四位年份" in page.locator(".field.invalid .field-error").inner_text()
+    full_screenshot(page, screenshot_dir / "archive-register-invalid.png")
+    page.fill("#year", "1998")
+    page.select_option("#category", "monopoly")
+    page.select_option("#retention", "permanent")
+    page.click("form button.primary")
+    page.wait_for_url("**/archive/*")
+    assert page.locator("h1").inner_text() == "1998年烟草专卖许可证发放登记册"
+    assert "专卖案卷" in page.locator("table.table").inner_text()
+    full_screenshot(page, screenshot_dir / "archive-record.png")
