@@ -137,11 +137,11 @@ def test_builtin_plugins_contribute_to_search(uapp: Flask, uorg: Org) -> None:
         groups = {g.source: g for g in search(_who(uorg, "zg"), "送货")}
         assert [r.title for r in groups["Notice"].results] == ["冬季送货安全提示"]
         customers = {g.source: g for g in search(_who(uorg, "zg"), "海宁测试便利店")}
-        assert customers["Customers"].total == 6
+        assert customers["Retail customers"].total == 6
         # zg2 works in the other county: none of those customers.
         outside = Principal(person_id=uorg.people["zg2"], username="zg2", display_name="zg2",
                             org_unit_id=uorg.unit_b)
-        assert "Customers" not in {g.source for g in search(outside, "海宁测试便利店")}
+        assert "Retail customers" not in {g.source for g in search(outside, "海宁测试便利店")}
 
 
 def test_pages_and_bad_input(uapp: Flask, uorg: Org) -> None:

@@ -108,7 +108,7 @@ def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
     s = db_session()
     where = index.visible_to(access.visible_units(s, principal))
     page = index.search(s, query, where, limit=SEARCH_HITS)
-    source = str(lazy_gettext("Archive"))
+    source = str(lazy_gettext("Archives"))
     return [SearchResult(source=source, title=f"{h.record.title}",
                          url=url_for("archive.show", record_id=h.record.id),
                          snippet=index.snippet(f"{h.record.number} {h.record.body}", page.words),

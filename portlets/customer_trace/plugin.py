@@ -145,7 +145,7 @@ def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
     if len(query) > MAX_QUERY:
         return []
     rows, _more = queries.search(db_session(), principal, query, None)
-    source = str(lazy_gettext("Customers"))
+    source = str(lazy_gettext("Retail customers"))
     return [SearchResult(source=source, title=r.name,
                          url=url_for("customer_trace.customer", customer_id=r.id),
                          snippet=f"{r.unit} · {gettext('Licence')} {r.license_no} · "
