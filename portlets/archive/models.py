@@ -18,7 +18,8 @@ class ArchiveRecord(Model):
 
     __tablename__ = "archive_record"
     __table_args__ = (
-        Index("ix_archive_record_year_category", "year", "category"),
+        Index("ix_archive_record_year_id", "year", "id"),
+        Index("ix_archive_record_category_id", "category", "id"),
         Index("ix_archive_record_number", "number"),
     )
 

@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
         sa.UniqueConstraint("event_id", name="uq_archive_record_event_id"),
     )
-    op.create_index("ix_archive_record_year_category", "archive_record", ["year", "category"])
+    # (filter, id): a filtered search walks one year's or one category's records newest first.
+    op.create_index("ix_archive_record_year_id", "archive_record", ["year", "id"])
+    op.create_index("ix_archive_record_category_id", "archive_record", ["category", "id"])
     op.create_index("ix_archive_record_number", "archive_record", ["number"])
     op.create_index("ix_archive_record_unit_id", "archive_record", ["unit_id"])
     op.create_table(
