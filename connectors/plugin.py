@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask
 
-from portal.toolkit import PeriodicJob, hookimpl, setting
+from portal.toolkit import PeriodicJob, Principal, TodoItem, db_session, hookimpl, setting
 
 HERE = Path(__file__).parent
 
@@ -69,3 +69,11 @@ def portal_admin_links() -> Iterable[tuple[str, str, str]]:
     return [(gettext("Data exchange"), url_for("exchange.index"),
              gettext("connectors to 专卖, 营销 and 物流: runs, lag, quarantined rows, "
                      "reconciliation"))]
+
+
+@hookimpl
+def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
+    """Failing sources and freshly quarantined rows, for admins (see ``connectors.alerts``)."""
+    from connectors.alerts import alerts
+
+    return alerts(db_session(), principal)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from portal.jobs import PeriodicJob
     from portal.live import LiveBadge
     from portal.portlet import Portlet
+    from portal.search import SearchResult
     from portal.signing import SignatureInfo
     from portal.todo import TodoItem
 
@@ -182,8 +183,16 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
 
 
 @hookspec
-def portal_search(principal: Principal, query: str) -> Iterable[Any]:
-    """Return this plugin's search results for *query* that *principal* may see."""
+def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
+    """Return this plugin's search results for *query* that *principal* may see.
+
+    Called by the unified search (the box in the page header, ``/search?q=``) with a query that
+    is trimmed, not empty and at most ``portal.search.MAX_QUERY`` characters. Return
+    ``portal.toolkit.SearchResult`` objects, the best twenty or so (a few more are counted,
+    only ``PER_SOURCE`` are shown per source); escape what you put in a ``Markup`` snippet.
+    Keep it fast (indexed queries, a LIMIT): the page waits for every plugin. A plugin that
+    raises is logged and left out of the results.
+    """
 
 
 @hookspec

@@ -40,8 +40,9 @@ from portal.portlet import (
     WindowState,
 )
 from portal.query import prefix_match
+from portal.search import SearchResult, excerpt
 from portal.signin import sign_out
-from portal.todo import TodoItem, todo_items
+from portal.todo import TodoItem, TodoSummary, todo_items, todo_summary
 
 __all__ = [
     "AuthBackend",
@@ -66,8 +67,10 @@ __all__ = [
     "PreferenceSchema",
     "Principal",
     "RenderContext",
+    "SearchResult",
     "Size",
     "TodoItem",
+    "TodoSummary",
     "Variance",
     "WindowState",
     "after_commit",
@@ -78,6 +81,7 @@ __all__ = [
     "db_session",
     "dispatch_pending",
     "emit",
+    "excerpt",
     "gettext",
     "hash_password",
     "hookimpl",
@@ -97,6 +101,7 @@ __all__ = [
     "sign_out",
     "subtree_ids",
     "todo_items",
+    "todo_summary",
     "verify_password",
 ]
 

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.views import account, admin, arrange, auth, layout_admin, live, ops, pages
+from portal.views import account, admin, arrange, auth, find, layout_admin, live, ops, pages
 
 log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
     for bp in (auth.bp, pages.bp, arrange.bp, admin.bp, layout_admin.bp, ops.bp, account.bp,
-               live.bp):
+               live.bp, find.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask, render_template, url_for
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.toolkit import (
     CachePolicy,
@@ -20,24 +20,29 @@ from portal.toolkit import (
     Portlet,
     Principal,
     RenderContext,
+    SearchResult,
     Size,
     TodoItem,
     Variance,
     db_session,
     dispatch_pending,
+    excerpt,
     hookimpl,
     invalidate,
     lazy_gettext,
     people_in_units,
     setting,
 )
-from portlets.collab import catalogue, lists, query
+from portlets.collab import access, catalogue, lists, query
 from portlets.collab.models import WorkItem
 from portlets.collab.states import OPEN, State
 from portlets.collab.views import bp
 
 HERE = Path(__file__).parent
 WINDOW_ROWS = 6
+#: To-do items and search hits handed to the unified lists, at most.
+TODO_LIMIT = 300
+SEARCH_LIMIT = 20
 PORTLET_IDS = ("collab_todo", "collab_sent", "collab_dept")
 
 
@@ -142,13 +147,40 @@ def portal_handle_event(event: DomainEvent) -> None:
 
 @hookimpl
 def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
-    rows, _more = lists.box(db_session(), principal, "todo", size=50)
+    """The to-do folder's items (``lists.todo_filter``), only the columns the list shows: a
+    user with hundreds of open items must not cost hundreds of ORM objects."""
+    q = lists.query_for(db_session(), principal, "todo").with_only_columns(
+        WorkItem.id, WorkItem.type_code, WorkItem.subject, WorkItem.state, WorkItem.due_at,
+        WorkItem.handed_at, WorkItem.updated_at)
+    rows = db_session().execute(q.limit(TODO_LIMIT)).all()
     now = datetime.now()
-    source = lazy_gettext("Collaboration")
-    return [TodoItem(source=str(source), title=f"【{catalogue_name(r.type_code)}】{r.subject}",
+    source = str(lazy_gettext("Collaboration"))
+    names = {code: catalogue_name(code) for code in {r.type_code for r in rows}}
+    return [TodoItem(source=source, title=f"【{names[r.type_code]}】{r.subject}",
                      url=url_for("collab.show", item_id=r.id), due=r.due_at,
                      created=r.handed_at or r.updated_at,
                      urgent=bool(r.due_at and r.due_at < now) or r.state == State.REOPENED)
+            for r in rows]
+
+
+@hookimpl
+def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
+    """Work items the person may see (the same rule as every collaboration page) whose subject,
+    content or result hold every word of the query; drafts only to their author."""
+    s = db_session()
+    words = [f"%{w.replace('%', '').replace('_', '')}%" for w in query.split()]
+    rows = s.scalars(select(WorkItem).where(
+        access.visible(s, principal),
+        *[or_(WorkItem.subject.like(w), WorkItem.content.like(w), WorkItem.result.like(w))
+          for w in words]).order_by(WorkItem.updated_at.desc(), WorkItem.id.desc())
+        .limit(SEARCH_LIMIT)).all()
+    source = str(lazy_gettext("Collaboration"))
+    return [SearchResult(source=source, title=f"【{catalogue_name(r.type_code)}】{r.subject}",
+                         url=url_for("collab.edit" if r.state == "draft" else "collab.show",
+                                     item_id=r.id),
+                         snippet=excerpt(f"{r.content} {r.result}", query.split()),
+                         when=r.updated_at,
+                         score=2.0 if all(w in r.subject for w in query.split()) else 1.0)
             for r in rows]
 
 

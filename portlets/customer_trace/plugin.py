@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from connectors.labels import (
     CASE_TYPE_LABELS,
@@ -26,7 +26,9 @@ from portal.toolkit import (
     CachePolicy,
     Customer,
     Portlet,
+    Principal,
     RenderContext,
+    SearchResult,
     Size,
     Variance,
     current_principal,
@@ -58,6 +60,9 @@ def render(ctx: RenderContext) -> str:
     return render_template("customer_trace/portlet.html", units=units, q="", unit_id=None,
                            max_query=MAX_QUERY)
 
+
+#: Search hits handed to the unified search, at most.
+SEARCH_LIMIT = 20
 
 PORTLET = Portlet(
     id="customer_trace",
@@ -131,3 +136,19 @@ def portal_translations() -> str:
 @hookimpl
 def portal_migrations() -> str:
     return str(HERE / "migrations" / "versions")
+
+
+@hookimpl
+def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
+    """Retail customers in the person's scope whose name holds the query, or whose licence
+    number or customer code starts with it (the search of this portlet's own page)."""
+    if len(query) > MAX_QUERY:
+        return []
+    rows, _more = queries.search(db_session(), principal, query, None)
+    source = str(lazy_gettext("Retail customers"))
+    return [SearchResult(source=source, title=r.name,
+                         url=url_for("customer_trace.customer", customer_id=r.id),
+                         snippet=f"{r.unit} · {gettext('Licence')} {r.license_no} · "
+                                 f"{gettext('Customer code')} {r.customer_code}",
+                         score=2.0 if r.name == query or r.license_no == query else 1.0)
+            for r in rows[:SEARCH_LIMIT]]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from portal.toolkit import (
     CachePolicy,
@@ -23,10 +23,12 @@ from portal.toolkit import (
     PreferenceSchema,
     Principal,
     RenderContext,
+    SearchResult,
     Size,
     TodoItem,
     Variance,
     db_session,
+    excerpt,
     gettext,
     hookimpl,
     lazy_gettext,
@@ -123,6 +125,11 @@ def portal_live_badges(principal: Principal) -> Iterable[LiveBadge]:
                       portlet=PORTLET.id, icon="✉")]
 
 
+#: Unread notices listed as to-dos, and search hits, at most.
+TODO_LIMIT = 300
+SEARCH_LIMIT = 20
+
+
 @hookimpl
 def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
     """Unread notices are to-dos of the reader."""
@@ -130,9 +137,28 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
         select(Notice.id, Notice.title, Notice.submitted_at)
         .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
         .where(NoticeReceipt.person_id == principal.person_id, NoticeReceipt.read_at.is_(None))
-        .order_by(Notice.submitted_at.desc()).limit(50)).all()
-    return [TodoItem(source=lazy_gettext("Notice"), title=r.title,
+        .order_by(Notice.submitted_at.desc()).limit(TODO_LIMIT)).all()
+    source = str(lazy_gettext("Notice"))
+    return [TodoItem(source=source, title=r.title,
                      url=url_for("notices.show", notice_id=r.id), created=r.submitted_at)
+            for r in rows]
+
+
+@hookimpl
+def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
+    """Notices the person received, by words in the title or the text (newest first)."""
+    words = [f"%{w.replace('%', '').replace('_', '')}%" for w in query.split()]
+    rows = db_session().execute(
+        select(Notice.id, Notice.title, Notice.content, Notice.submitted_at)
+        .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+        .where(NoticeReceipt.person_id == principal.person_id,
+               *[or_(Notice.title.like(w), Notice.content.like(w)) for w in words])
+        .order_by(Notice.submitted_at.desc()).limit(SEARCH_LIMIT)).all()
+    source = str(lazy_gettext("Notice"))
+    return [SearchResult(source=source, title=r.title,
+                         url=url_for("notices.show", notice_id=r.id),
+                         snippet=excerpt(r.content, query.split()),
+                         when=r.submitted_at, score=2.0 if query in r.title else 1.0)
             for r in rows]
 
 

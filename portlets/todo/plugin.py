@@ -1,13 +1,14 @@
-"""The to-do portlet shows ``toolkit.todo_items``: it knows no plugin, every plugin feeds it."""
+"""The to-do portlet and the page /todo/ show ``toolkit.todo_summary``: they know no plugin,
+every plugin feeds them through ``portal_todo_items``."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template, request
 
 from portal.toolkit import (
     CachePolicy,
@@ -18,19 +19,38 @@ from portal.toolkit import (
     RenderContext,
     Size,
     Variance,
+    current_principal,
+    gettext,
     hookimpl,
     lazy_gettext,
-    todo_items,
+    login_required,
+    todo_summary,
 )
 
 bp = Blueprint("todo", __name__, template_folder="templates")
+#: The full page: its own blueprint, since the portlet's is mounted under /p/todo/.
+page_bp = Blueprint("todo_page", __name__, url_prefix="/todo", template_folder="templates")
+MAX_SOURCE = 40
 
 
 def render(ctx: RenderContext) -> str:
-    items = todo_items(ctx.principal)
-    by_source = Counter(str(i.source) for i in items)
-    return render_template("todo/portlet.html", items=items[: int(ctx.preferences["limit"])],
-                           total=len(items), by_source=sorted(by_source.items()),
+    summary = todo_summary(ctx.principal)
+    shown = summary.items[: int(ctx.preferences["limit"])]
+    return render_template("todo/portlet.html", items=shown, total=summary.total,
+                           by_source=summary.counts, now=datetime.now())
+
+
+@page_bp.route("/")
+@login_required
+def index() -> Any:
+    """Every open item, or one source's (``?source=``), by deadline, with a tab per source."""
+    principal = current_principal()
+    assert principal is not None
+    source = request.args.get("source", "").strip()
+    if len(source) > MAX_SOURCE:
+        abort(400, gettext("Unknown source."))
+    summary = todo_summary(principal, source=source or None)
+    return render_template("todo/page.html", summary=summary, source=source,
                            now=datetime.now())
 
 
@@ -56,6 +76,11 @@ PORTLET = Portlet(
 @hookimpl
 def portal_portlets() -> Iterable[Portlet]:
     return [PORTLET]
+
+
+@hookimpl
+def portal_blueprints() -> Iterable[Blueprint]:
+    return [page_bp]
 
 
 @hookimpl

@@ -1,0 +1,1 @@
+"""档案 (archive): finished records, full-text searchable in Chinese."""
