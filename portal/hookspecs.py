@@ -218,3 +218,16 @@ def portal_live_badges(principal: Principal) -> Iterable[LiveBadge] | None:
     fetches each badge's ``count_url`` itself, and again whenever a live message asks to
     refresh the badge's ``portlet``.
     """
+
+
+@hookspec
+def portal_indicators(app: Flask) -> Iterable[Any]:
+    """Return the key figures (指标) this plugin owns the data of, as ``portal.toolkit.Indicator``.
+
+    Called once per app when the indicators are first needed. Each declares its id, zh/en name,
+    unit, formula, source, org levels (person / unit / city), periods (day / month / year),
+    refresh, target per level (``None``: "未设目标") and direction, and a ``compute(session,
+    period)`` returning ``Value`` rows for every subject. A compute function that raises or
+    returns nonsense (not a number, NaN, negative, a share above 1) makes only that indicator
+    unavailable; it is logged and the pages still render.
+    """

@@ -118,3 +118,8 @@ from portal.signin import person_for, sign_in  # noqa: E402
 from portal.views.auth import safe_next  # noqa: E402
 
 __all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "sign_in"]
+
+# Indicators (issue 9): the contract a plugin declares its key figures with.
+from portal.indicators import HIGHER, LOWER, Indicator, Period, Value  # noqa: E402
+
+__all__ += ["HIGHER", "LOWER", "Indicator", "Period", "Value"]
