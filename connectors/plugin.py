@@ -55,3 +55,4 @@ def portal_startup(app: Flask) -> None:
         from connectors.sync.scheduler import ThreadScheduler
 
         ThreadScheduler(app).start()
+from connectors.indicators import portal_demo_data, portal_indicator_jobs, portal_indicators  # noqa: E402,F401  (issue 9)

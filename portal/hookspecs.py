@@ -231,3 +231,11 @@ def portal_indicators(app: Flask) -> Iterable[Any]:
     returns nonsense (not a number, NaN, negative, a share above 1) makes only that indicator
     unavailable; it is logged and the pages still render.
     """
+
+
+@hookspec
+def portal_indicator_jobs(app: Flask, session: Any, day: Any) -> None:
+    """Refresh this plugin's per-day derived data for *day* (a ``date``), such as the
+    connectors' integrity stars; called by ``portal indicators recompute`` in its transaction,
+    before the indicators are computed. Exceptions are logged; the snapshots are still made.
+    """

@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 LEVELS = ("person", "unit", "city")
 PERIODS = ("day", "month", "year")
 HIGHER, LOWER = "higher", "lower"
-#: Units whose values are shares: they must lie between 0 and 1.
-SHARE_UNITS = frozenset({"%"})
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,8 @@ class Indicator:
     person_post: str = ""
     #: A share above which the figure is amber rather than green (fraction of target).
     amber_ratio: float = 0.9
+    #: A share of a whole: a value above 1 is nonsense (plan completion may exceed 100 %).
+    bounded: bool = False
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").isalnum():
@@ -164,7 +164,7 @@ def check_value(ind: Indicator, v: object) -> Value:
         raise NonsenseValue(f"{ind.id}: value {number!r} is not finite")
     if number < 0:
         raise NonsenseValue(f"{ind.id}: negative value {number!r}")
-    if ind.unit in SHARE_UNITS and number > 1 + 1e-9:
+    if ind.bounded and number > 1 + 1e-9:
         raise NonsenseValue(f"{ind.id}: share {number!r} above 1")
     return v
 
@@ -249,6 +249,27 @@ def safe_compute(ind: Indicator, session: Any, period: Period) -> tuple[list[Val
         log.exception("indicator %s failed for %s %s", ind.id, period.kind, period.start)
         return [], f"{type(exc).__name__}: {exc}"[:300]
     return values, ""
+
+
+def unit_rollup(session: Any) -> tuple[int | None, dict[int, int]]:
+    """``(city id, {org unit id: indicator unit id})``: the units indicators are reported by
+    are the city's direct children (county bureaus, city departments); every unit below one
+    rolls up to it, and the city to itself."""
+    from sqlalchemy import select
+
+    from portal.models import OrgUnit
+
+    rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.path)).all()
+    roots = [uid for uid, parent, _path in rows if parent is None]
+    city = roots[0] if len(roots) == 1 else None
+    out: dict[int, int] = {}
+    for uid, _parent, path in rows:
+        ids = [int(p) for p in (path or "").strip("/").split("/") if p]
+        if city is not None and len(ids) >= 2 and ids[0] == city:
+            out[uid] = ids[1]
+        else:
+            out[uid] = uid
+    return city, out
 
 
 def fmt(value: float | None, unit: str) -> str:
