@@ -105,7 +105,7 @@ def render_team(ctx: RenderContext) -> str:
         if scope.city:
             people = []  # a leader's team is the city: the cockpit ranks units
         names = dict(s.execute(select(Person.id, Person.display_name)
-                               .where(Person.id.in_(people)))) if people else {}
+                               .where(Person.id.in_(people))).all()) if people else {}
         vals = read.values(s, ind.id, "person", people, "month", Period.of("month", today).start)
         rows = [Row(pid, names.get(pid, str(pid)), v[0], None, None,
                     url_for("cockpit.person", subject_id=pid, ind=ind.id))

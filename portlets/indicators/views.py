@@ -105,7 +105,7 @@ def _units(scope: Scope) -> list[tuple[int, str]]:
     ids = sorted(set(rollup.values()) - ({scope.city_id} if scope.city_id else set()))
     if not scope.city:
         ids = [i for i in ids if i in scope.units]
-    names = dict(s.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))))
+    names = dict(s.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
     return [(i, names.get(i, str(i))) for i in ids]
 
 
