@@ -56,3 +56,24 @@ def test_stars_history_and_change_event(kapp: Flask) -> None:
             Notice.kind == "customer.integrity_stars_changed")))
     p = d.org.people
     assert told == sorted([p["zg"], p["km"], p["sh"]])
+
+
+def test_stars_in_the_trace_and_my_customers(sapp: Flask) -> None:
+    from tests.conftest import Auth
+
+    d = seed_data(sapp)
+    with sapp.app_context():
+        s = sapp.extensions["portal"].db.session()
+        recompute(sapp, s, DAY, ("day",))
+        s.add(Case(customer_id=d.c[1], source="t", source_key="new", case_type="FAKE",
+                   status="FILED", filed_on=date(2026, 11, 16)))
+        s.commit()
+        recompute(sapp, s, date(2026, 11, 16), ("day",))
+    auth = Auth(sapp.test_client())
+    auth.login("km")
+    html = auth.client.get(f"/p/customer_trace/c/{d.c[1]}").get_data(as_text=True)
+    assert 'data-stars="2"' in html and "★★☆☆☆" in html
+    assert "Integrity stars history" in html and "2026-11-15" in html
+    page = auth.client.get("/p/my_customers/").get_data(as_text=True)
+    row = page.split("海宁测试便利店1")[1].split("</tr>")[0]
+    assert 'data-stars="2"' in row
