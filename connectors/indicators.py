@@ -64,6 +64,8 @@ def by_levels(session: Session, facts: Any, person_col: Any, value: Ratio = _sha
                 city_totals[d][0] += num
                 city_totals[d][1] += den
         if level == "unit" and city is not None:
+            if value is _count and "" not in city_totals:
+                city_totals[""] = [0.0, 0.0]  # no cases in the city is a zero, not a gap
             for d, (num, den) in city_totals.items():
                 v = value(num, den)
                 if v is not None:

@@ -101,8 +101,13 @@ def recompute(session: Session, rule: StarRule, day: date,
             changed.append((cid, old, stars))
     for i in range(0, len(new_rows), 5000):
         session.execute(insert(IntegrityStar), new_rows[i:i + 5000])
+    customers: dict[int, Customer] = {}
+    ids = [cid for cid, _old, _new in changed]
+    for i in range(0, len(ids), 1000):
+        customers.update((c.id, c) for c in session.scalars(
+            select(Customer).where(Customer.id.in_(ids[i:i + 1000]))))
     for cid, old, stars in changed:
-        customer = session.get(Customer, cid)
+        customer = customers.get(cid)
         if customer is None:
             continue
         session.add(FieldChange(customer_id=cid, field="integrity_star", old=str(old),

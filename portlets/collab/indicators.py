@@ -42,6 +42,8 @@ def _aggregate(session: Session, rows: Iterable[tuple[int | None, int | None, fl
         for key in keys:
             acc[key][0] += number
             acc[key][1] += 1
+    if not mean and city is not None:
+        acc.setdefault(("city", city), [0.0, 0.0])  # nothing open in the city is a zero
     for (level, sid), (total, n) in acc.items():
         if mean:
             yield Value(level, sid, total / n, total, n)

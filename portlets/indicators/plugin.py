@@ -165,26 +165,44 @@ def portal_translations() -> str:
 def portal_startup(app: Flask) -> None:
     app.add_template_filter(lambda d: str(DIM_LABELS.get(d, d)), "indicator_dim")
     if app.extensions["portal"].settings["INDICATORS_RECOMPUTE_AT_START"] and not app.testing:
-        threading.Thread(target=_recompute_in_thread, args=(app,), name="indicators",
-                         daemon=True).start()
+        # On the first request, not at start-up: a `portal ...` command builds the app too
+        # and must not start a background job.
+        lock, started = threading.Lock(), []
+
+        def start_once() -> None:
+            with lock:
+                if not started:
+                    started.append(True)
+                    threading.Thread(target=_recompute_loop, args=(app,), name="indicators",
+                                     daemon=True).start()
+
+        app.before_request(start_once)
 
 
-def _recompute_in_thread(app: Flask) -> None:
-    """Embedded mode: today's snapshots (and a year of history the first time)."""
+#: The embedded mode refreshes today's figures this often (production: cron / the worker).
+EMBEDDED_INTERVAL = 3600.0
+
+
+def _recompute_loop(app: Flask) -> None:
+    """Embedded mode: today's snapshots and stars now (and a year of history the first
+    time), then every hour."""
     from portlets.indicators.models import Snapshot
     from portlets.indicators.recompute import recompute
 
-    with app.app_context():
-        state = app.extensions["portal"]
-        try:
-            s = state.db.session()
-            first = s.scalar(select(Snapshot.id).limit(1)) is None
-            result = recompute(app, s, date.today(), back=12 if first else 0)
-            log.info("indicators recomputed at start: %s rows", result.rows)
-        except Exception:
-            log.exception("indicators: the start-up recompute failed")
-        finally:
-            state.db.remove()
+    stop = threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            state = app.extensions["portal"]
+            try:
+                s = state.db.session()
+                first = s.scalar(select(Snapshot.id).limit(1)) is None
+                result = recompute(app, s, date.today(), back=12 if first else 0)
+                log.info("indicators recomputed: %s snapshots", result.rows)
+            except Exception:
+                log.exception("indicators: the embedded recompute failed")
+            finally:
+                state.db.remove()
+        stop.wait(EMBEDDED_INTERVAL)
 
 
 @click.group("indicators")
@@ -243,11 +261,11 @@ def portal_cli(cli: click.Group) -> None:
     cli.add_command(indicators_cli)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def portal_demo_data(app: Flask, session: Any, seed: int) -> None:
     """A year of monthly snapshots (and this month's days) from the other plugins' demo
-    records, so the demo's homepages show trends at once. Runs after the connectors' and
-    collaboration's demo data (plugins are called in name order)."""
+    records, so the demo's homepages show trends at once. ``trylast``: after the connectors'
+    and the collaboration's demo data."""
     from portlets.indicators.recompute import recompute
 
     session.flush()

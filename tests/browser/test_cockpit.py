@@ -5,8 +5,8 @@ clicks a unit's bar in the chart (drill-down city → unit), then a person in th
 from __future__ import annotations
 
 import io
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 

@@ -67,6 +67,8 @@ def test_cases_by_type_and_unit(kapp: Flask, data: Data) -> None:
     assert snap(kapp, "cases", "person", o.people["zg2"]) == 1
     assert snap(kapp, "cases", "city", o.city, "month", date(2026, 10, 1)) is None  # not run
     assert snap(kapp, "cases", "city", o.city, "year", date(2026, 1, 1)) == 4
+    assert snap(kapp, "cases", "city", o.city, "day", DAY) == 0  # none that day: zero, not a gap
+    assert snap(kapp, "cases", "unit", o.unit_b, "day", DAY) is None
 
 
 def test_purification_rate(kapp: Flask, data: Data) -> None:

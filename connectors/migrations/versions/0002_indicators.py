@@ -17,6 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("connectors_purchase", sa.Column("own_cartons", sa.Integer(), nullable=True))
+    op.create_index("ix_connectors_purchase_day", "connectors_purchase", ["ordered_on"])
+    op.create_index("ix_connectors_delivery_day", "connectors_delivery", ["planned_on"])
+    op.create_index("ix_connectors_case_day", "connectors_case", ["filed_on"])
     op.create_table(
         "connectors_sales_plan",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -70,4 +73,7 @@ def downgrade() -> None:
     op.drop_table("connectors_integrity_star")
     op.drop_table("connectors_inspection")
     op.drop_table("connectors_sales_plan")
+    op.drop_index("ix_connectors_case_day", "connectors_case")
+    op.drop_index("ix_connectors_delivery_day", "connectors_delivery")
+    op.drop_index("ix_connectors_purchase_day", "connectors_purchase")
     op.drop_column("connectors_purchase", "own_cartons")
