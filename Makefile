@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # One step after the other, even under `make -j`: the steps share the virtualenv.
 .NOTPARALLEL:
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
-        demo demo-ldap bench bench-login bench-oidc bench-live bench-layout clean
+        demo demo-ldap bench bench-login bench-oidc bench-live bench-layout bench-kpi clean
 
 ## Installation ---------------------------------------------------------------------------
 
@@ -95,6 +95,10 @@ bench-layout: install services
 # A change -> its notice on an open event stream, p50/p95, with 50 notifications/s behind.
 bench-live: install services
 	$(BIN)/python bench/live.py
+
+# Indicators over 1,000,000 customers: recompute (daily snapshots, stars) and portlet p95.
+bench-kpi: install services
+	$(BIN)/python bench/kpi.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \
