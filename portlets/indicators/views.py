@@ -23,7 +23,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.indicators import Indicator, Period, collect, fmt, shift, unit_rollup
-from portal.toolkit import OrgUnit, Person, current_principal, db_session, gettext, login_required
+from portal.toolkit import (
+    OrgUnit,
+    Person,
+    Post,
+    PostAssignment,
+    current_principal,
+    db_session,
+    gettext,
+    login_required,
+)
 from portlets.indicators import read
 from portlets.indicators.scope import Scope, scope_for
 
@@ -118,12 +127,25 @@ def _people(unit_id: int, scope: Scope) -> list[tuple[int, str]]:
     return [(pid, name) for pid, name in rows if scope.can_see("person", pid)]
 
 
+def _posts_of(person_id: int) -> set[str]:
+    return set(db_session().scalars(select(Post.code).join(
+        PostAssignment, PostAssignment.post_id == Post.id).where(
+        PostAssignment.person_id == person_id)))
+
+
 def _page(level: str, subject_id: int, title: str, crumbs: list[tuple[str, str]],
           rows: list[Row] | None, child_level: str | None) -> str:
     ind, kind, day = _params()
     s = db_session()
     registry = collect(current_app)
-    figs = read.figures(s, registry, level, subject_id, day, kind)
+    ids = None
+    if level == "person":  # a person's own figures: those of the posts they hold
+        posts = _posts_of(subject_id)
+        ids = [i.id for i in registry if not i.person_post or i.person_post in posts
+               or i.id == ind.id]
+    figs = read.figures(s, registry, level, subject_id, day, kind, ids)
+    chart_rows = rows if rows else _rows(ind, level, [(subject_id, title)], kind, day,
+                                         "cockpit.person")
     current = next((f for f in figs if f.indicator.id == ind.id), None)
     period = Period.of(kind, day)
     split = read.dims(s, ind.id, level, subject_id, kind, period.start)
@@ -132,7 +154,8 @@ def _page(level: str, subject_id: int, title: str, crumbs: list[tuple[str, str]]
     return render_template(
         "indicators/cockpit.html", level=level, subject_id=subject_id, title=title,
         crumbs=crumbs, figures=figs, current=current, ind=ind, kind=kind, day=day,
-        rows=rows or [], child_level=child_level, split=split, trend_labels=trend_labels,
+        rows=rows or [], chart_rows=chart_rows, child_level=child_level, split=split,
+        trend_labels=trend_labels,
         indicators=list(registry), fmt=fmt, period=period,
         export_url=url_for("cockpit.export", level=level, subject_id=subject_id, ind=ind.id,
                            period=kind, date=day.isoformat()))

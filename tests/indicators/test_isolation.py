@@ -76,5 +76,5 @@ def test_missing_target_says_so(kapp: Flask) -> None:
     auth.login("ld")
     html = auth.client.get("/cockpit/?ind=cases&date=2026-11-15").get_data(as_text=True)
     # cases have no target: "No target set", not a target of zero
-    card = html.split('data-indicator="cases"')[1].split("</div>\n</div>")[0]
+    card = html.split('data-indicator="cases"')[1].split('data-indicator=')[0]
     assert "No target set" in card and "Target 0" not in card
