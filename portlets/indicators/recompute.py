@@ -103,7 +103,20 @@ def recompute(app: Flask, session: Session, day: date, periods: tuple[str, ...] 
         else:
             registry.unavailable.pop(ind.id, None)
         done()
+    if result.periods:
+        _invalidate_windows()
     return result
+
+
+def _invalidate_windows() -> None:
+    """New snapshots: every indicator window is stale (they are cached per user)."""
+    from portal.toolkit import invalidate
+
+    for portlet_id in ("indicators_mine", "indicators_team"):
+        try:
+            invalidate(portlet_id)
+        except Exception:  # no cache configured in this process (a command): nothing to do
+            log.debug("could not invalidate %s", portlet_id, exc_info=True)
 
 
 def _run_jobs(app: Flask, session: Session, day: date) -> list[tuple[str, str]]:

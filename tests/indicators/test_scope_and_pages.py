@@ -160,3 +160,22 @@ class _FixedDate:
         return DAY
 
     fromisoformat = staticmethod(DAY.fromisoformat)
+
+
+def test_the_window_shows_new_figures_after_a_recompute(data: Data, sapp: Flask, as_user,  # type: ignore[no-untyped-def]
+                                              monkeypatch) -> None:
+    import portlets.indicators.plugin as plugin
+    from connectors.models import Purchase
+
+    monkeypatch.setattr(plugin, "date", _FixedDate)
+    km = as_user("km")
+    _add(km, "account_manager", "indicators_mine")
+    assert "95.0%" in _window(km.get("/").get_data(as_text=True), "indicators_mine")
+    with sapp.app_context():
+        s = sapp.extensions["portal"].db.session()
+        s.add(Purchase(customer_id=data.c[2], source="t", source_key="more",
+                       ordered_on=DAY, cartons=10, own_cartons=5, amount=1000.0))
+        s.commit()
+        recompute(sapp, s, DAY, ("month",))
+    mine = _window(km.get("/").get_data(as_text=True), "indicators_mine")
+    assert "100.0%" in mine and "kpi-green" in mine
