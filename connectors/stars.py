@@ -84,14 +84,16 @@ def recompute(session: Session, rule: StarRule, day: date,
     case_counts = dict(session.execute(
         select(Case.customer_id, func.count()).where(Case.filed_on > since, Case.filed_on <= day)
         .group_by(Case.customer_id)).all())
-    last_orders = dict(session.execute(
-        select(Purchase.customer_id, func.max(Purchase.ordered_on))
-        .where(Purchase.ordered_on <= day).group_by(Purchase.customer_id)).all())
+    # Only "ordered lately?" matters: read the window on the day index, not every order ever.
+    window = day - timedelta(days=rule.no_order_days)
+    ordered = set(session.scalars(select(Purchase.customer_id).where(
+        Purchase.ordered_on >= window, Purchase.ordered_on <= day).distinct()))
     before = current_stars(session)
     new_rows: list[dict[str, Any]] = []
     changed: list[tuple[int, int | None, int]] = []
     for cid, credit in session.execute(select(Customer.id, Customer.credit_level)):
-        stars, reason = rule.stars(credit, case_counts.get(cid, 0), last_orders.get(cid), day)
+        stars, reason = rule.stars(credit, case_counts.get(cid, 0),
+                                   day if cid in ordered else None, day)
         old = before.get(cid)
         if old == stars:
             continue
