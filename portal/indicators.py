@@ -255,10 +255,13 @@ def unit_rollup(session: Any) -> tuple[int | None, dict[int, int]]:
     """``(city id, {org unit id: indicator unit id})``: the units indicators are reported by
     are the city's direct children (county bureaus, city departments); every unit below one
     rolls up to it, and the city to itself."""
+    from flask import g, has_app_context
     from sqlalchemy import select
 
     from portal.models import OrgUnit
 
+    if has_app_context() and "indicator_rollup" in g:  # once per request or command
+        return g.indicator_rollup
     rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.path)).all()
     roots = [uid for uid, parent, _path in rows if parent is None]
     city = roots[0] if len(roots) == 1 else None
@@ -269,6 +272,8 @@ def unit_rollup(session: Any) -> tuple[int | None, dict[int, int]]:
             out[uid] = ids[1]
         else:
             out[uid] = uid
+    if has_app_context():
+        g.indicator_rollup = (city, out)
     return city, out
 
 
