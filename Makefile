@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 # One step after the other, even under `make -j`: the steps share the virtualenv.
 .NOTPARALLEL:
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
-        demo demo-ldap bench bench-login bench-oidc bench-live bench-layout bench-todo clean
+        demo demo-ldap bench bench-login bench-oidc bench-live bench-layout bench-todo \
+        bench-kpi bench-workflow bench-affairs bench-sync clean
 
 ## Installation ---------------------------------------------------------------------------
 
@@ -100,6 +101,22 @@ bench-live: install services
 # (p95 ≤ 100 ms), on SQLite and PostgreSQL; never fails on a timing.
 bench-todo: install services
 	$(BIN)/python bench/todo.py
+
+# Indicators over 1,000,000 customers: recompute (daily snapshots, stars) and portlet p95.
+bench-kpi: install services
+	$(BIN)/python bench/kpi.py
+
+# The workflow engine's open tasks and actions (500 open tasks), SQLite and PostgreSQL.
+bench-workflow: install services
+	$(BIN)/python bench/workflow.py --pg
+
+# Meeting-room booking under contention and the calendar/iCalendar export, on PostgreSQL.
+bench-affairs: install services
+	$(BIN)/python bench/affairs.py
+
+# The change events of the sync engine with their notices (apply, dispatch, end to end).
+bench-sync: install services
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache \

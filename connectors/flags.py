@@ -17,7 +17,8 @@ FINE = ("SIGNED", "PROXY")
 def customer_flags(session: Session, customer_ids: Sequence[int], today: date | None = None,
                    days: int = RECENT_DAYS) -> dict[int, set[str]]:
     """``recent_case``, ``grade_change``, ``delivery_exception`` per customer id, for the last
-    *days* days. Three indexed queries for the whole page of customers."""
+    *days* days, and ``stars:<n>``, the integrity stars. Four indexed queries for the whole
+    page of customers."""
     if not customer_ids:
         return {}
     since = (today or date.today()) - timedelta(days=days)
@@ -34,4 +35,8 @@ def customer_flags(session: Session, customer_ids: Sequence[int], today: date | 
             Delivery.customer_id.in_(ids), Delivery.planned_on >= since,
             Delivery.sign_status.not_in(FINE))):
         out.setdefault(cid, set()).add("delivery_exception")
+    from connectors.stars import current_stars  # integrity stars (issue 9): "stars:<n>"
+
+    for cid, stars in current_stars(session, ids).items():
+        out.setdefault(cid, set()).add(f"stars:{stars}")
     return out

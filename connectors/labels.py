@@ -23,6 +23,7 @@ FIELD_LABELS: dict[str, LazyString] = {
     "inspector_id": lazy_gettext("Inspector"),
     "account_manager_id": lazy_gettext("Account manager"),
     "deliveryman_id": lazy_gettext("Deliveryman"),
+    "integrity_star": lazy_gettext("Integrity stars"),
 }
 
 SOURCE_LABELS: dict[str, LazyString] = {

@@ -163,6 +163,8 @@ class Purchase(Model):
     ordered_on: Mapped[date] = mapped_column(Date)
     cartons: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[float] = mapped_column(Numeric(12, 2, asdecimal=False), default=0)
+    #: Cartons of the company's own brands in the order (营销's brand split; market share).
+    own_cartons: Mapped[int | None] = mapped_column(Integer)
 
 
 class Delivery(Model):

@@ -77,3 +77,11 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
     from connectors.alerts import alerts
 
     return alerts(db_session(), principal)
+
+
+# Indicators, integrity stars and their demo records (issue 9) live in their own module.
+from connectors.indicators import (  # noqa: E402,F401
+    portal_demo_data,
+    portal_indicator_jobs,
+    portal_indicators,
+)

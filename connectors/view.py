@@ -18,7 +18,8 @@ from connectors.sync.apply import text
 from connectors.sync.engine import connectors
 from portal.toolkit import Customer
 
-ORDER = tuple(FIELD_LABELS)
+#: The merged record's own columns (the labels also name derived fields such as the stars).
+ORDER = tuple(name for name in FIELD_LABELS if hasattr(Customer, name))
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,19 @@ SETTINGS: tuple[Setting, ...] = (
              "--loop` as a process of its own."),
     _setting("SYNC_ALERT_AFTER", int, 3,
              "Failed runs in a row after which the admins get a notice about a connector."),
+    _setting("INDICATORS_RECOMPUTE_AT_START", bool, True,
+             "Embedded mode: recompute today's indicator snapshots and integrity stars in a "
+             "thread when the web process starts (production runs `portal indicators "
+             "recompute` from cron or the worker)."),
+    _setting("STARS_CREDIT_BASE", list, ["AAA=5", "AA=4", "A=3", "B=2", "C=1", "D=1"],
+             "Integrity stars: the starting stars for each credit level (level=stars)."),
+    _setting("STARS_CASE_DAYS", int, 365,
+             "Integrity stars: cases filed within this many days count against the retailer."),
+    _setting("STARS_CASE_PENALTY", int, 1, "Integrity stars: stars taken off per such case."),
+    _setting("STARS_NO_ORDER_DAYS", int, 28,
+             "Integrity stars: a retailer with no order for this many days loses stars."),
+    _setting("STARS_NO_ORDER_PENALTY", int, 1,
+             "Integrity stars: stars taken off for no order in STARS_NO_ORDER_DAYS."),
 )
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -264,6 +264,19 @@ def portal_periodic_jobs() -> Iterable[PeriodicJob]:
 
 
 @hookspec
+def portal_indicators(app: Flask) -> Iterable[Any]:
+    """Return the key figures (指标) this plugin owns the data of, as ``portal.toolkit.Indicator``.
+
+    Called once per app when the indicators are first needed. Each declares its id, zh/en name,
+    unit, formula, source, org levels (person / unit / city), periods (day / month / year),
+    refresh, target per level (``None``: "未设目标") and direction, and a ``compute(session,
+    period)`` returning ``Value`` rows for every subject. A compute function that raises or
+    returns nonsense (not a number, NaN, negative, a share above 1) makes only that indicator
+    unavailable; it is logged and the pages still render.
+    """
+
+
+@hookspec
 def portal_calendar_events(principal: Principal, start: datetime,
                            end: datetime) -> Iterable[CalendarEvent]:
     """Return this plugin's calendar entries for *principal* that overlap [*start*, *end*).
@@ -305,3 +318,11 @@ def portal_verify_signature(db: Session, signature: bytes,
     """Check a detached signature of *data*; return who signed (``portal.signing.
     SignatureInfo``), or raise ``portal.signing.SignatureInvalid`` when the data was changed,
     the signature is malformed or the signer is not trusted. ``None``: not this plugin's."""
+
+
+@hookspec
+def portal_indicator_jobs(app: Flask, session: Any, day: Any) -> None:
+    """Refresh this plugin's per-day derived data for *day* (a ``date``), such as the
+    connectors' integrity stars; called by ``portal indicators recompute`` in its transaction,
+    before the indicators are computed. Exceptions are logged; the snapshots are still made.
+    """

@@ -160,3 +160,8 @@ __all__ += ["InvalidAction", "NotYourTurn", "SignatureInfo", "SignatureInvalid",
             "workflow_act", "workflow_can_withdraw", "workflow_history",
             "workflow_instance_for", "workflow_open_task_for", "workflow_open_tasks",
             "workflow_start", "workflow_tasks", "workflow_withdraw"]
+
+# Indicators (issue 9): the contract a plugin declares its key figures with.
+from portal.indicators import HIGHER, LOWER, Indicator, Period, Value  # noqa: E402
+
+__all__ += ["HIGHER", "LOWER", "Indicator", "Period", "Value"]

@@ -93,6 +93,7 @@ crm_order = Table(
     Column("qty_cartons", Integer, nullable=False),
     Column("amount", Numeric(12, 2), nullable=False),
     Column("row_version", BigInteger, nullable=False, index=True),
+    Column("own_qty", Integer),  # cartons of the company's own brands (market share)
 )
 
 # ----------------------------------------------------------------------------- 物流系统

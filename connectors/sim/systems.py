@@ -263,7 +263,8 @@ class ChangeStream:
             conn.execute(insert(crm_order).values(
                 order_no=f"O{day:%Y%m%d}{self.rng.randrange(10**6):06d}{self.order_no % 100:02d}",
                 cust_code=code, order_date=day.isoformat(), qty_cartons=cartons,
-                amount=round(cartons * self.rng.uniform(120, 260), 2), row_version=version))
+                amount=round(cartons * self.rng.uniform(120, 260), 2), row_version=version,
+                own_qty=int(cartons * self.rng.uniform(0.4, 0.85))))
 
     def week_of_orders(self) -> None:
         """About 90 % of customers order once a week (seeding only; bulk)."""
@@ -279,7 +280,8 @@ class ChangeStream:
                                  "cust_code": code, "order_date": day.isoformat(),
                                  "qty_cartons": cartons,
                                  "amount": round(cartons * self.rng.uniform(120, 260), 2),
-                                 "row_version": version})
+                                 "row_version": version,
+                                 "own_qty": int(cartons * self.rng.uniform(0.4, 0.85))})
             _bulk(conn, crm_order, rows)
             conn.execute(update(crm_seq).where(crm_seq.c.id == 1).values(value=self.order_no))
         self.day += timedelta(weeks=1)

@@ -37,6 +37,7 @@ MATRIX: dict[str, tuple[tuple[str, ...], LazyString]] = {
     "DELIVERY_MAN_CHANGED": ((I, A), lazy_gettext("Deliveryman changed: %(name)s")),
     "DELIVERY_EXCEPTION": ((I, A), lazy_gettext("Delivery exception: %(name)s")),
     "INSPECTION_FINDING": ((A, D), lazy_gettext("Inspection finding: %(name)s")),
+    "INTEGRITY_STARS_CHANGED": ((I, A, D), lazy_gettext("Integrity stars changed: %(name)s")),
 }
 
 

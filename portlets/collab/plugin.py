@@ -241,3 +241,4 @@ def portal_demo_data(session: Any, seed: int) -> None:
     from portlets.collab.demo import generate
 
     generate(session, seed)
+from portlets.collab.indicators import portal_indicators  # noqa: E402,F401  (issue 9)

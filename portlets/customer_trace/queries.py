@@ -8,7 +8,7 @@ this plugin's migration creates.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,12 +16,14 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from connectors.models import Case, Delivery, FieldChange, LicenseEvent, Purchase
+from connectors.stars import history as star_history
 from connectors.view import ViewField, customer_view
 from portal.toolkit import Customer, OrgUnit, Person, Principal, customer_scope, prefix_match
 
 MAX_RESULTS = 50
 TIMELINE = 100
 DELIVERIES = 30
+STARS = 12
 
 
 def _name_match(session: Session, q: str) -> ColumnElement[bool]:
@@ -86,6 +88,7 @@ class Trace:
     deliveries: list[Delivery]
     timeline: list[FieldChange]
     people: dict[int, str]
+    stars: list[Any] = field(default_factory=list)  # integrity stars, newest first
 
 
 def trace(session: Session, customer: Customer, today: date | None = None) -> Trace:
@@ -127,7 +130,7 @@ def trace(session: Session, customer: Customer, today: date | None = None) -> Tr
         deliveries=list(session.scalars(select(Delivery).where(Delivery.customer_id == cid)
                                         .order_by(Delivery.planned_on.desc(),
                                                   Delivery.id.desc()).limit(DELIVERIES))),
-        timeline=timeline, people=people,
+        timeline=timeline, people=people, stars=star_history(session, cid)[:STARS],
     )
 
 
