@@ -170,7 +170,7 @@ def main() -> int:
         app = create_app({"DATABASE_URL": dsn.replace("postgresql://", "postgresql+psycopg://"),
                           "SECRET_KEY": "bench", "LAYOUTS_DIR": str(ROOT / "layouts"),
                           "WTF_CSRF_ENABLED": False, "DEMO_PASSWORD": PASSWORD,
-                          "PORTLET_CACHE": False, "INDICATORS_RECOMPUTE_AT_START": False})
+                          "PORTLET_CACHE": False, "INDICATORS_RECOMPUTE_SECONDS": 0})
         print(f"indicators bench on PostgreSQL ({args.customers:,} customers); generation:")
         t0 = time.perf_counter()
         with app.app_context():

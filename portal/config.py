@@ -217,10 +217,10 @@ SETTINGS: tuple[Setting, ...] = (
              "--loop` as a process of its own."),
     _setting("SYNC_ALERT_AFTER", int, 3,
              "Failed runs in a row after which the admins get a notice about a connector."),
-    _setting("INDICATORS_RECOMPUTE_AT_START", bool, True,
-             "Embedded mode: recompute today's indicator snapshots and integrity stars in a "
-             "thread when the web process starts (production runs `portal indicators "
-             "recompute` from cron or the worker)."),
+    _setting("INDICATORS_RECOMPUTE_SECONDS", float, 3600.0,
+             "Seconds between two recomputations of today's indicator snapshots and integrity "
+             "stars by the worker (job indicators.recompute); 0: only `portal indicators "
+             "recompute` (cron)."),
     _setting("STARS_CREDIT_BASE", list, ["AAA=5", "AA=4", "A=3", "B=2", "C=1", "D=1"],
              "Integrity stars: the starting stars for each credit level (level=stars)."),
     _setting("STARS_CASE_DAYS", int, 365,

@@ -6,7 +6,6 @@ snapshot history. The indicators themselves come from other plugins (hook
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from portal.indicators import PERIODS, Period, collect, fmt
 from portal.toolkit import (
     CachePolicy,
     OrgUnit,
+    PeriodicJob,
     Person,
     Portlet,
     Preference,
@@ -32,6 +32,7 @@ from portal.toolkit import (
     gettext,
     hookimpl,
     lazy_gettext,
+    setting,
 )
 from portlets.indicators import read
 from portlets.indicators.scope import Scope, scope_for
@@ -164,45 +165,29 @@ def portal_translations() -> str:
 @hookimpl
 def portal_startup(app: Flask) -> None:
     app.add_template_filter(lambda d: str(DIM_LABELS.get(d, d)), "indicator_dim")
-    if app.extensions["portal"].settings["INDICATORS_RECOMPUTE_AT_START"] and not app.testing:
-        # On the first request, not at start-up: a `portal ...` command builds the app too
-        # and must not start a background job.
-        lock, started = threading.Lock(), []
-
-        def start_once() -> None:
-            with lock:
-                if not started:
-                    started.append(True)
-                    threading.Thread(target=_recompute_loop, args=(app,), name="indicators",
-                                     daemon=True).start()
-
-        app.before_request(start_once)
 
 
-#: The embedded mode refreshes today's figures this often (production: cron / the worker).
-EMBEDDED_INTERVAL = 3600.0
+@hookimpl
+def portal_periodic_jobs() -> Iterable[PeriodicJob]:
+    """Today's snapshots and stars every ``INDICATORS_RECOMPUTE_SECONDS`` (0: only by
+    ``portal indicators recompute``), in the worker or the embedded outbox thread."""
+    every = float(setting("INDICATORS_RECOMPUTE_SECONDS"))  # type: ignore[arg-type]
+    if every <= 0:
+        return []
+    return [PeriodicJob("indicators.recompute", every, _recompute_today,
+                        "today's indicator snapshots and integrity stars")]
 
 
-def _recompute_loop(app: Flask) -> None:
-    """Embedded mode: today's snapshots and stars now (and a year of history the first
-    time), then every hour."""
+def _recompute_today() -> None:
+    """Today's figures, and a year of history the first time (an empty snapshot table)."""
     from portlets.indicators.models import Snapshot
     from portlets.indicators.recompute import recompute
 
-    stop = threading.Event()
-    while not stop.is_set():
-        with app.app_context():
-            state = app.extensions["portal"]
-            try:
-                s = state.db.session()
-                first = s.scalar(select(Snapshot.id).limit(1)) is None
-                result = recompute(app, s, date.today(), back=12 if first else 0)
-                log.info("indicators recomputed: %s snapshots", result.rows)
-            except Exception:
-                log.exception("indicators: the embedded recompute failed")
-            finally:
-                state.db.remove()
-        stop.wait(EMBEDDED_INTERVAL)
+    s = db_session()
+    first = s.scalar(select(Snapshot.id).limit(1)) is None
+    result = recompute(current_app._get_current_object(),  # type: ignore[attr-defined]
+                       s, date.today(), back=12 if first else 0)
+    log.info("indicators recomputed: %s snapshots", result.rows)
 
 
 @click.group("indicators")
