@@ -48,28 +48,28 @@ def _rows(app: Flask) -> list[tuple[str, dict[str, Any], int]]:
 def test_move_is_stored_as_a_diff_and_versioned(km: FlaskClient, db_app: Flask) -> None:
     before = _layout(km)
     assert before["version"] == 0
-    r = _move(km, 0, {"id": "today", "x": 0, "y": 13, "w": 4, "h": 2})
+    r = _move(km, 0, {"id": "today", "x": 0, "y": 17, "w": 4, "h": 2})
     assert r.status_code == 200, r.data
     assert r.get_json()["version"] == 1
     after = _boxes(_layout(km))
-    assert after["today"] == (0, 13, 4, 2)
+    assert after["today"] == (0, 17, 4, 2)
     assert {k: v for k, v in after.items() if k != "today"} == \
         {k: v for k, v in _boxes(before).items() if k != "today"}
     [(key, diff, version)] = _rows(db_app)
     # Only what the user changed, not a copy of the page.
     assert key == PAGE and version == 1
-    assert diff["windows"] == {"today": {"x": 0, "y": 13, "w": 4, "h": 2}}
+    assert diff["windows"] == {"today": {"x": 0, "y": 17, "w": 4, "h": 2}}
 
 
 def test_stale_version_is_refused_with_the_fresh_layout(km: FlaskClient, db_app: Flask) -> None:
-    assert _move(km, 0, {"id": "today", "x": 0, "y": 13, "w": 4, "h": 2}).status_code == 200
+    assert _move(km, 0, {"id": "today", "x": 0, "y": 17, "w": 4, "h": 2}).status_code == 200
     # A second tab still at version 0:
-    r = _move(km, 0, {"id": "links", "x": 4, "y": 13, "w": 8, "h": 2})
+    r = _move(km, 0, {"id": "links", "x": 4, "y": 17, "w": 8, "h": 2})
     assert r.status_code == 409
     body = r.get_json()
     assert "另一个窗口" in body["error"] or "another window" in body["error"]
     assert body["layout"]["version"] == 1
-    assert _boxes(body["layout"])["today"] == (0, 13, 4, 2)
+    assert _boxes(body["layout"])["today"] == (0, 17, 4, 2)
     assert _rows(db_app)[0][2] == 1  # nothing stored
 
 
@@ -124,14 +124,14 @@ def test_add_from_the_catalogue_checks_the_portlet(km: FlaskClient) -> None:
 
 
 def test_reset_keeps_one_undo(km: FlaskClient) -> None:
-    _move(km, 0, {"id": "today", "x": 0, "y": 13, "w": 4, "h": 2})
+    _move(km, 0, {"id": "today", "x": 0, "y": 17, "w": 4, "h": 2})
     default = _boxes(_layout(km))["links"]
     r = km.post(f"/layout/{PAGE}/reset", json={"version": 1})
     assert r.status_code == 200
     assert _boxes(r.get_json())["today"] == (0, 0, 4, 2)
     r = km.post(f"/layout/{PAGE}/undo", json={"version": 2})
     assert r.status_code == 200
-    assert _boxes(r.get_json())["today"] == (0, 13, 4, 2)
+    assert _boxes(r.get_json())["today"] == (0, 17, 4, 2)
     assert _boxes(r.get_json())["links"] == default
     assert km.post(f"/layout/{PAGE}/undo", json={"version": 3}).status_code == 409
 

@@ -35,7 +35,7 @@ def test_the_shipped_layouts_are_valid(app: Flask) -> None:
     assert [str(p) for p in found] == []
     assert set(layouts) == {"inspector", "account_manager", "deliveryman", "dept_head",
                             "leader", "office", "admin"}
-    assert len(layouts["account_manager"].pages[0].windows) == 8
+    assert len(layouts["account_manager"].pages[0].windows) == 9
 
 
 @pytest.mark.parametrize("change, expected", [
