@@ -17,7 +17,7 @@ from portlets.archive.models import ArchiveAccess, ArchiveRecord
 
 #: Category codes and their names (档案门类); the Chinese name is accepted as input too.
 CATEGORIES = {
-    "document": lazy_gettext("Documents"),       # 文书
+    "document": lazy_gettext("Administrative records"),  # 文书
     "accounting": lazy_gettext("Accounting"),    # 会计
     "personnel": lazy_gettext("Personnel"),      # 人事
     "monopoly": lazy_gettext("Monopoly cases"),  # 专卖案卷
