@@ -68,6 +68,8 @@ class Step:
     time_limit: timedelta | None = None
     next: tuple[Transition, ...] = ()
     return_to: str | None = None
+    #: Whether the assignee may refuse (不同意): the instance ends with outcome "refused".
+    refusable: bool = False
     #: What the "approve" button says on this step (签发, 编号...), for the pages.
     approve_label: str = ""
     approve_label_en: str = ""
@@ -195,7 +197,7 @@ def from_mapping(raw: Any, source: str = "<definition>") -> Definition:
             assignee=_assignee(s.get("assignee"), source, where),
             countersign=bool(s.get("countersign")),
             time_limit=_time_limit(s.get("time_limit"), source, where),
-            next=transitions, return_to=s.get("return_to"),
+            next=transitions, return_to=s.get("return_to"), refusable=bool(s.get("refuse")),
             approve_label=str(s.get("approve_label") or ""),
             approve_label_en=str(s.get("approve_label_en") or ""))
         order.append(sid)

@@ -40,8 +40,8 @@ from portal.workflow.models import (
 )
 
 EVENT_TYPE = "workflow.transition"
-APPROVE, REJECT = "approve", "reject"
-ACTIONS = (APPROVE, REJECT)
+APPROVE, REJECT, REFUSE = "approve", "reject", "refuse"
+ACTIONS = (APPROVE, REJECT, REFUSE)
 MAX_COMMENT = 2_000
 
 
@@ -179,8 +179,9 @@ def act(db: Session, task_id: int, actor: int, action: str, *, expected_version:
     complete (every countersign group acted) the instance moves to the next step whose
     condition holds over the data (merged with *data* first). ``reject`` closes every open
     task and returns the instance to the step's ``return_to`` (a countersign: any one
-    rejection returns). Raises ``NotYourTurn`` (403), ``StaleVersion`` (409),
-    ``InvalidAction`` (422).
+    rejection returns). ``refuse`` (不同意), on a step whose definition says ``refuse: true``,
+    closes every open task and ends the instance with the outcome ``refused``. Raises
+    ``NotYourTurn`` (403), ``StaleVersion`` (409), ``InvalidAction`` (422).
     """
     now = now or datetime.now()
     task = db.get(WorkflowTask, task_id)
@@ -203,7 +204,12 @@ def act(db: Session, task_id: int, actor: int, action: str, *, expected_version:
     siblings = list(db.scalars(select(WorkflowTask).where(
         WorkflowTask.instance_id == inst.id, WorkflowTask.status == OPEN)))
     plan: _Plan | None = None
-    if action == REJECT:
+    if action == REFUSE and not step.refusable:
+        raise InvalidAction(gettext("The step “%(step)s” cannot refuse; return it instead.",
+                                    step=step.name))
+    if action == REFUSE:
+        closing = siblings
+    elif action == REJECT:
         target = return_target(d, step)
         if target is None:
             raise InvalidAction(gettext("The first step cannot be returned."))
@@ -228,6 +234,10 @@ def act(db: Session, task_id: int, actor: int, action: str, *, expected_version:
     assignees: list[int] = []
     if plan is not None:
         assignees = _enter(db, d, inst, plan, now)
+        inst.last_actor_id, inst.last_step = actor, step.id
+    elif action == REFUSE:
+        inst.status, inst.finished_at, inst.outcome = FINISHED, now, "refused"
+        inst.current_steps = []
         inst.last_actor_id, inst.last_step = actor, step.id
     _log(db, inst, actor=actor, step=step.id, action=action, before=before, comment=comment,
          now=now)
@@ -323,6 +333,6 @@ def can_withdraw(db: Session, inst: WorkflowInstance, person_id: int) -> bool:
         WorkflowTask.status == DONE).limit(1)) is None
 
 
-__all__ = ["ACTIONS", "APPROVE", "EVENT_TYPE", "REJECT", "WorkflowError", "act",
+__all__ = ["ACTIONS", "APPROVE", "EVENT_TYPE", "REFUSE", "REJECT", "WorkflowError", "act",
            "can_withdraw", "definition", "definitions", "history", "instance_for",
            "open_task_for", "open_tasks", "return_target", "start", "tasks", "withdraw"]

@@ -35,13 +35,14 @@ from portlets.approvals.chain import APPLY, definition_id
 from portlets.approvals.models import ApprovalRequest
 
 SUBJECT = "approval"
-ACTIONS = ("approve", "reject", "resubmit", "withdraw")
+ACTIONS = ("approve", "reject", "refuse", "resubmit", "withdraw")
 
 
 def _sync(req: ApprovalRequest, inst: WorkflowInstance, now: datetime,
           withdrawn: bool = False) -> None:
     if inst.status == "finished":
-        req.status, req.finished_at = "approved", inst.finished_at or now
+        req.status = "refused" if inst.outcome == "refused" else "approved"
+        req.finished_at = inst.finished_at or now
     elif inst.current_steps == [APPLY]:
         req.status = "withdrawn" if withdrawn else "returned"
     else:
@@ -96,8 +97,10 @@ def act(session: Session, req: ApprovalRequest, me: Principal, action: str, *,
     comment = (comment or "").strip()
     if action == "reject" and not comment:
         raise InvalidAction(gettext("Say why you return the request."))
+    if action == "refuse" and not comment:
+        raise InvalidAction(gettext("Say why you refuse the request."))
     inst = workflow_act(session, task.id, me.person_id,
-                        "reject" if action == "reject" else "approve",
+                        action if action in ("reject", "refuse") else "approve",
                         expected_version=expected_version, comment=comment, now=now)
     _sync(req, inst, now)
 
@@ -108,7 +111,7 @@ def actions_for(session: Session, req: ApprovalRequest, me: Principal) -> list[s
     out = []
     task = workflow_open_task_for(session, inst.id, me.person_id)
     if task is not None:
-        out += ["resubmit"] if task.step == APPLY else ["approve", "reject"]
+        out += ["resubmit"] if task.step == APPLY else ["approve", "reject", "refuse"]
     if workflow_can_withdraw(session, inst, me.person_id):
         out.append("withdraw")
     return out

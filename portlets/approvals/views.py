@@ -42,6 +42,7 @@ def kind_label(kind: str) -> str:
 
 def status_label(status: str) -> str:
     return {"pending": gettext("In approval"), "approved": gettext("Approved"),
+            "refused": gettext("Refused"),
             "returned": gettext("Returned to me"), "withdrawn": gettext("Withdrawn")}.get(
         status, status)
 

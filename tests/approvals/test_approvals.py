@@ -147,6 +147,24 @@ def test_generic_follows_chosen_approvers_and_return_goes_back(papp: Flask) -> N
     assert sh.act(rid, "approve").status_code == 403  # finished: nothing left to do
 
 
+def test_an_approver_may_refuse_and_that_ends_the_request(papp: Flask) -> None:
+    zg, km, sh = Person(papp, "zg"), Person(papp, "km"), Person(papp, "sh")
+    rid = _id(zg.client.post("/approvals/new/generic", data={
+        "title": "申请购置新车", "body": "现有车辆老旧", "approver": [str(km.id), str(sh.id)]}))
+    page = km.client.get(f"/approvals/{rid}").get_data(as_text=True)
+    assert 'data-action="refuse"' in page
+    no_reason = km.act(rid, "refuse")
+    assert no_reason.status_code == 422 and "Say why" in no_reason.get_data(as_text=True)
+    assert _status(papp, rid) == "pending"  # nothing half-done
+    assert km.act(rid, "refuse", comment="今年没有预算").status_code == 302
+    assert _status(papp, rid) == "refused"
+    assert _chain(papp, rid) == [("approver1", "refuse")]
+    mine = zg.client.get(f"/approvals/{rid}").get_data(as_text=True)
+    assert "今年没有预算" in mine and 'data-action="resubmit"' not in mine
+    assert sh.act(rid, "approve").status_code == 403  # ended: nobody has a turn
+    assert zg.act(rid, "withdraw").status_code in (403, 422)
+
+
 def test_out_of_turn_unseen_stale_and_withdraw(papp: Flask) -> None:
     zg, bm, ld, km = (Person(papp, u) for u in ("zg", "bm", "ld", "km"))
     rid = _id(zg.leave(5))

@@ -257,3 +257,22 @@ def test_open_tasks_nearest_due_first(wf_app: Flask, wf_org: Org) -> None:
     with db(wf_app) as s:
         got = [t.instance_id for t in wf.open_tasks(s, p["bg"])]
         assert got == [first, second]
+
+
+def test_a_refusal_ends_the_instance_where_the_definition_allows_it(
+        wf_app: Flask, wf_org: Org) -> None:
+    p = wf_org.people
+    inst_id = begin(wf_app, wf_org, amount=100)
+    inst = do(wf_app, inst_id, p["bm"], "refuse", comment="预算不足")
+    assert (inst.status, inst.outcome) == ("finished", "refused")
+    assert state(wf_app, inst_id) == ("finished", [], {})
+    with db(wf_app) as s:
+        assert [(h.step, h.action) for h in wf.history(s, inst_id)][-1] == ("dept", "refuse")
+        assert not wf.can_withdraw(s, s.get(wf.Instance, inst_id), p["km"])  # type: ignore[arg-type]
+    # A step that does not say ``refuse: true`` cannot refuse: 422, nothing changes.
+    other = begin(wf_app, wf_org, amount=100)
+    do(wf_app, other, p["bm"])
+    with pytest.raises(wf.InvalidAction) as exc:
+        do(wf_app, other, p["bg"], "refuse", comment="不行")
+    assert exc.value.status == 422
+    assert state(wf_app, other) == ("running", ["office"], {p["bg"]: "office"})
