@@ -114,7 +114,9 @@ def _announce(db: Session, d: Definition, inst: WorkflowInstance, *, actor: int 
          subject_type=inst.subject_type, subject_id=inst.subject_id, action=action, step=step,
          actor_id=actor, from_steps=before, to_steps=list(inst.current_steps),
          assignees=assignees, finished=inst.status == FINISHED, outcome=inst.outcome)
-    if not assignees or not d.link or not has_app_context():
+    # Nobody is told of a task they gave themselves (a draft they started, a withdrawal).
+    told = tuple(a for a in assignees if a != actor)
+    if not told or not d.link or not has_app_context():
         return
     if "portal" not in current_app.extensions["portal"].notification_channels:
         return
@@ -123,7 +125,7 @@ def _announce(db: Session, d: Definition, inst: WorkflowInstance, *, actor: int 
     notify(db, Notification(
         kind="workflow.assigned",
         title=f"【{d.title}·{step_name}】{title}"[:200] or d.title,
-        recipients=tuple(assignees),
+        recipients=told,
         link=d.link.format(subject_id=inst.subject_id, instance_id=inst.id)))
 
 

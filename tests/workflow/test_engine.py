@@ -88,6 +88,8 @@ def test_a_small_request_goes_draft_dept_office_end(wf_app: Flask, wf_org: Org) 
         notices = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "notification")).all()
         assert any(n.payload["recipients"] == [p["bg"]] and n.payload["link"] == "/wf-test/7"
                    for n in notices)
+        # ...and nobody of a task they gave themselves: km's own draft at the start.
+        assert not [n for n in notices if p["km"] in n.payload["recipients"]]
 
 
 def test_condition_sends_a_large_amount_to_the_leader(wf_app: Flask, wf_org: Org) -> None:
