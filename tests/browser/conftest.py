@@ -40,6 +40,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.conftest import PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -160,3 +162,17 @@ def full_screenshot(page: Any, path: Any) -> None:
         page.wait_for_timeout(300)
     page.screenshot(path=str(path), animations="disabled")
     page.set_viewport_size(size)
+
+
+def signed_in_page(browser: Any, base: str, username: str) -> Any:
+    """A page of a new browser context (zh-CN, 1280×900) signed in as *username* (the test
+    password), on the homepage: one person of a test that several people act in."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(base + "/")
+    return page

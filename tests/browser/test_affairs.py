@@ -15,8 +15,8 @@ from flask import Flask
 from portal.toolkit import Principal
 from portlets.supervision import service as supervision
 from tests.affairs.conftest import add_rooms_and_cars
-from tests.browser.conftest import full_screenshot
-from tests.conftest import PASSWORD, make_app, seed_org
+from tests.browser.conftest import full_screenshot, signed_in_page
+from tests.conftest import make_app, seed_org
 
 LAYOUT = """
 post: {post}
@@ -58,17 +58,6 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     app.extensions["portal"].db.engine.dispose()
 
 
-def _session(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
-    return page
-
 
 def _book(page: Any, base: str, start: str, end: str, title: str) -> None:
     page.goto(f"{base}/affairs/rooms?day={DAY.isoformat()}")
@@ -84,8 +73,8 @@ def _book(page: Any, base: str, start: str, end: str, title: str) -> None:
 def test_double_booking_is_refused_in_the_browser(live_server, browser,  # type: ignore[no-untyped-def]
                                                   screenshot_dir) -> None:
     base = live_server.url
-    zg = _session(browser, base, "zg")
-    km = _session(browser, base, "km")
+    zg = signed_in_page(browser, base, "zg")
+    km = signed_in_page(browser, base, "km")
     # Both open the booking page before either books: the second form is not stale, the
     # room simply is taken by the time it is sent.
     _book(zg, base, "10:00", "11:30", "专卖执法案件研判会")

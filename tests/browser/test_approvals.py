@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.browser.conftest import full_screenshot
-from tests.conftest import PASSWORD, make_app, seed_org
+from tests.browser.conftest import full_screenshot, signed_in_page
+from tests.conftest import make_app, seed_org
 
 LAYOUT = """
 post: {post}
@@ -41,21 +40,10 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     app.extensions["portal"].db.engine.dispose()
 
 
-def _session(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
-    return page
-
 
 def test_leave_through_head_and_leader(live_server, browser, screenshot_dir) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
-    zg = _session(browser, base, "zg")
+    zg = signed_in_page(browser, base, "zg")
     zg.goto(base + "/approvals/new/leave")
     zg.select_option("#leave_type", "annual")
     zg.fill("#first_day", FIRST.isoformat())
@@ -70,7 +58,7 @@ def test_leave_through_head_and_leader(live_server, browser, screenshot_dir) -> 
     assert "部门负责人审批" in zg.content() and "分管领导审批" in zg.content()
     assert zg.locator("form[data-action=withdraw]").count() == 1  # nobody decided yet
 
-    bm = _session(browser, base, "bm")
+    bm = signed_in_page(browser, base, "bm")
     full_screenshot(bm, screenshot_dir / "approvals-portlet-head.png")
     bm.locator(".approvals-window a", has_text="年休假").first.click()
     bm.wait_for_url(request_url)
@@ -79,7 +67,7 @@ def test_leave_through_head_and_leader(live_server, browser, screenshot_dir) -> 
     bm.wait_for_load_state()
     assert "吴部长 已同意" in bm.content()
 
-    ld = _session(browser, base, "ld")
+    ld = signed_in_page(browser, base, "ld")
     ld.goto(request_url)
     ld.click("form[data-action=approve] button")
     ld.wait_for_load_state()

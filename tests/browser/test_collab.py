@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 
 from connectors.sms.gateway import RunningGateway, serve
-from tests.browser.conftest import full_screenshot
-from tests.conftest import PASSWORD, Org, make_app, seed_org
+from tests.browser.conftest import full_screenshot, signed_in_page
+from tests.conftest import Org, make_app, seed_org
 
 LAYOUT = """
 post: account_manager
@@ -48,17 +48,6 @@ def app(tmp_path: Path, gateway: RunningGateway) -> Iterator[Flask]:
     app.extensions["portal"].db.engine.dispose()
 
 
-def _session(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
-    return page
-
 
 def _act(page: Any, action: str) -> None:
     page.locator(f"form[data-action={action}] button").click()
@@ -72,7 +61,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
 
     # The inspector writes the item, attaches a photo and sends it to the customer's
     # account manager.
-    zg = _session(browser, base, "zg")
+    zg = signed_in_page(browser, base, "zg")
     zg.goto(base + "/collab/new")
     zg.select_option("#type_code", "violation_lead")
     zg.fill("#subject", SUBJECT)
@@ -104,7 +93,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     assert sms["TemplateParam"]["subject"] == SUBJECT[:30]
 
     # The account manager finds it on the homepage and forwards it to the deliveryman.
-    km = _session(browser, base, "km")
+    km = signed_in_page(browser, base, "km")
     full_screenshot(km, str(screenshot_dir / "collab-homepage.png"))
     km.get_by_role("link", name=f"【违规线索】{SUBJECT}").first.click()
     km.wait_for_url(item_url)
@@ -116,7 +105,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     assert "请送货时核实" in km.content()
 
     # The deliveryman finishes it.
-    sh = _session(browser, base, "sh")
+    sh = signed_in_page(browser, base, "sh")
     sh.goto(item_url)
     sh.fill("#result", "已核实，外省烟已下架")
     _act(sh, "finish")
@@ -132,7 +121,7 @@ def test_whole_life_in_the_browser(live_server, browser, gateway, screenshot_dir
     full_screenshot(zg, str(screenshot_dir / "collab-item.png"))
 
     # A leader finds it in the query and in the chart.
-    ld = _session(browser, base, "ld")
+    ld = signed_in_page(browser, base, "ld")
     ld.goto(base + "/collab/query?state=archived")
     assert ld.get_by_role("link", name=SUBJECT).count() == 1
     ld.wait_for_selector("[data-chart=volume][data-ready='1']")

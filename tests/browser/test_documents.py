@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 
 from portlets.documents.models import Document
-from tests.browser.conftest import full_screenshot
-from tests.conftest import PASSWORD, Org, make_app
+from tests.browser.conftest import full_screenshot, signed_in_page
+from tests.conftest import Org, make_app
 from tests.documents.conftest import setup_org
 
 LAYOUT = """
@@ -46,17 +46,6 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     app.extensions["portal"].db.engine.dispose()
 
 
-def _session(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
-    return page
-
 
 def _stage(app: Flask, doc_id: int) -> str:
     with app.app_context():
@@ -71,7 +60,7 @@ def test_outgoing_document_in_the_browser(live_server, browser, screenshot_dir) 
     org: Org = app.config["TEST_ORG"]
     pages: dict[str, Any] = {}
 
-    km = pages["km"] = _session(browser, base, "km")
+    km = pages["km"] = signed_in_page(browser, base, "km")
     km.goto(base + "/documents/new")
     km.fill("#title", TITLE)
     km.fill("#body", BODY)
@@ -84,7 +73,7 @@ def test_outgoing_document_in_the_browser(live_server, browser, screenshot_dir) 
     assert km.locator("h1").first.inner_text() == TITLE
 
     for username, next_step in STEPS:
-        page = pages.get(username) or _session(browser, base, username)
+        page = pages.get(username) or signed_in_page(browser, base, username)
         pages[username] = page
         page.goto(f"{base}/documents/{doc_id}")
         form = page.locator("section.doc-actions form")
@@ -120,7 +109,7 @@ def test_outgoing_document_in_the_browser(live_server, browser, screenshot_dir) 
         row = page.locator("tr.unread", has_text=TITLE)
         assert row.count() == 1 and row.locator("b").count() == 1
         full_screenshot(page, screenshot_dir / f"documents-incoming-{username}.png")
-    zg2 = _session(browser, base, "zg2")  # a member of the second county sees it too
+    zg2 = signed_in_page(browser, base, "zg2")  # a member of the second county sees it too
     zg2.goto(base + "/documents/?tab=incoming")
     assert zg2.locator("tr", has_text=TITLE).count() == 1
 
