@@ -122,9 +122,11 @@ def setting(key: str) -> object:
 # Sign-in levels and the one place that starts a session, for sign-in plugins (issue 5).
 from portal.assurance import admin_required, assurance_required  # noqa: E402
 from portal.signin import person_for, sign_in  # noqa: E402
+from portal.views import error_page  # noqa: E402
 from portal.views.auth import safe_next  # noqa: E402
 
-__all__ += ["admin_required", "assurance_required", "person_for", "safe_next", "sign_in"]
+__all__ += ["admin_required", "assurance_required", "error_page", "person_for", "safe_next",
+            "sign_in"]
 
 # The unified calendar (issue 8).
 from portal.calendar import CalendarEvent, calendar_events  # noqa: E402

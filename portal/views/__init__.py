@@ -22,7 +22,7 @@ def register_views(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:
-        return _error_page(400, _("Your form has expired or did not come from this portal. "
+        return error_page(400, _("Your form has expired or did not come from this portal. "
                                   "Please reload the page and try again."))
 
     @app.errorhandler(HTTPException)
@@ -40,15 +40,17 @@ def register_views(app: Flask) -> None:
         # descriptions are replaced by translated ones.
         custom = exc.description and exc.description != type(exc).description
         text = exc.description if custom else messages.get(code, exc.description or "")
-        return _error_page(code, str(text))
+        return error_page(code, str(text))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error_page(500, _("Something went wrong on our side. It has been logged."))
+        return error_page(500, _("Something went wrong on our side. It has been logged."))
 
 
-def _error_page(code: int, message: str) -> Any:
+def error_page(code: int, message: str) -> Any:
+    """The portal's error answer for *code*: JSON for a client that asks for it, else the
+    error page; plugins return it from their own error handlers (``toolkit.error_page``)."""
     wants_json = request.accept_mimetypes.best == "application/json" or request.is_json
     if wants_json:
         return jsonify(error=message, status=code), code

@@ -11,7 +11,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.toolkit import Person, Principal, current_principal, db_session, gettext, login_required
+from portal.toolkit import (
+    Person,
+    Principal,
+    current_principal,
+    db_session,
+    error_page,
+    gettext,
+    login_required,
+)
 from portlets.affairs import service
 from portlets.affairs.errors import AffairsError, Forbidden, Invalid, NotFound
 from portlets.affairs.models import Booking, Room, Trip, Vehicle, VehicleRequest
@@ -279,7 +287,4 @@ def act_trip(trip_id: int, action: str) -> Any:
 def _affairs_error(exc: AffairsError) -> Any:
     """403 / 404 outside an action's own handling: the portal's error page."""
     db_session().rollback()
-    if request.accept_mimetypes.best == "application/json":
-        return {"error": exc.message, "status": exc.status}, exc.status
-    return render_template("errors/error.html", code=exc.status, message=exc.message), \
-        exc.status
+    return error_page(exc.status, exc.message)

@@ -17,6 +17,7 @@ from portal.toolkit import (
     WorkflowError,
     current_principal,
     db_session,
+    error_page,
     gettext,
     login_required,
 )
@@ -170,7 +171,4 @@ def act(request_id: int, action: str) -> Any:
 @bp.errorhandler(ApprovalError)
 def _approval_error(exc: ApprovalError) -> Any:
     db_session().rollback()
-    if request.accept_mimetypes.best == "application/json":
-        return {"error": exc.message, "status": exc.status}, exc.status
-    return render_template("errors/error.html", code=exc.status, message=exc.message), \
-        exc.status
+    return error_page(exc.status, exc.message)

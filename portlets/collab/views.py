@@ -30,6 +30,7 @@ from portal.toolkit import (
     Principal,
     current_principal,
     db_session,
+    error_page,
     gettext,
     login_required,
 )
@@ -381,7 +382,4 @@ def export(fmt: str) -> Any:
 def _collab_error(exc: CollabError) -> Any:
     """403 / 404 / 409 raised outside an action's own handling: the portal's error page."""
     db_session().rollback()
-    if request.accept_mimetypes.best == "application/json":
-        return {"error": exc.message, "status": exc.status}, exc.status
-    return render_template("errors/error.html", code=exc.status, message=exc.message), \
-        exc.status
+    return error_page(exc.status, exc.message)

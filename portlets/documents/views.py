@@ -22,6 +22,7 @@ from portal.toolkit import (
     WorkflowInstance,
     current_principal,
     db_session,
+    error_page,
     gettext,
     login_required,
     verify_signature,
@@ -96,8 +97,7 @@ def _load_incoming(incoming_id: int) -> Incoming:
 @bp.errorhandler(DocumentError)
 def _document_error(exc: DocumentError) -> Any:
     db_session().rollback()
-    return render_template("errors/error.html", code=exc.status, message=exc.message), \
-        exc.status
+    return error_page(exc.status, exc.message)
 
 
 @bp.route("/")

@@ -16,6 +16,7 @@ from portal.toolkit import (
     Principal,
     current_principal,
     db_session,
+    error_page,
     gettext,
     login_required,
 )
@@ -171,7 +172,4 @@ def act(task_id: int, action: str) -> Any:
 @bp.errorhandler(SupervisionError)
 def _supervision_error(exc: SupervisionError) -> Any:
     db_session().rollback()
-    if request.accept_mimetypes.best == "application/json":
-        return {"error": exc.message, "status": exc.status}, exc.status
-    return render_template("errors/error.html", code=exc.status, message=exc.message), \
-        exc.status
+    return error_page(exc.status, exc.message)
