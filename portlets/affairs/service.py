@@ -67,9 +67,14 @@ def check_version(record: VehicleRequest | Trip, version: str) -> None:
 def _lock(session: Session, model: type[Room] | type[Vehicle], row_id: int) -> None:
     """Write to the room's or vehicle's row first: PostgreSQL locks the row, SQLite takes the
     database's write lock, so the overlap check below sees every booking committed before it
-    and nobody can commit one between the check and the insert."""
+    and nobody can commit one between the check and the insert.
+
+    ``synchronize_session=False``: nothing in the session reads ``lock_version``, and the
+    default ("evaluate") walks every object of the session's identity map on each call — in
+    a session holding many rows that walk was most of a booking's time."""
     result = session.execute(update(model).where(model.id == row_id, model.active.is_(True))
-                             .values(lock_version=model.lock_version + 1))
+                             .values(lock_version=model.lock_version + 1)
+                             .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound(gettext("No such room or vehicle."))
 
@@ -90,15 +95,18 @@ def book(session: Session, me: Principal, room_id: int, title: str, start: datet
     check_order(start, end)
     if end <= (now or datetime.now()):
         raise Invalid(gettext("That time is already over."))
-    room = session.get(Room, room_id)
-    if room is None or not room.active:
-        raise NotFound(gettext("No such room."))
-    _lock(session, Room, room_id)
+    # The lock's UPDATE also checks that the room exists and is in use (404 otherwise): no
+    # SELECT of the room before it; its name is read only for a refusal.
+    try:
+        _lock(session, Room, room_id)
+    except NotFound:
+        raise NotFound(gettext("No such room.")) from None
     clash = overlapping_booking(session, room_id, start, end)
     if clash is not None:
         raise Conflict(gettext(
             "%(room)s is already booked from %(start)s to %(end)s for “%(title)s” "
-            "(booked by %(who)s).", room=room.name, start=clash.start_at.strftime("%m-%d %H:%M"),
+            "(booked by %(who)s).", room=session.scalar(select(Room.name).where(
+                Room.id == room_id)), start=clash.start_at.strftime("%m-%d %H:%M"),
             end=clash.end_at.strftime("%H:%M"), title=clash.title,
             who=_name(session, clash.booker_id)))
     booking = Booking(room_id=room_id, title=title, start_at=start, end_at=end,
