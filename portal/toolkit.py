@@ -26,7 +26,13 @@ from portal.notify import (
     notify,
 )
 from portal.passwords import hash_password, verify_password
-from portal.people import customer_scope, people_in_units, people_with_posts, subtree_ids
+from portal.people import (
+    customer_scope,
+    people_in_units,
+    people_with_posts,
+    principal_for,
+    subtree_ids,
+)
 from portal.plugins import hookimpl
 from portal.portlet import (
     CachePolicy,
@@ -94,6 +100,7 @@ __all__ = [
     "people_in_units",
     "people_with_posts",
     "prefix_match",
+    "principal_for",
     "publish",
     "publish_after_commit",
     "role_required",

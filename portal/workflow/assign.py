@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import OrgUnit, Person, Post, PostAssignment
-from portal.workflow.definition import Assignee
+from portal.workflow.definition import UNIT_SCOPES, Assignee
 
 
 def _ids(value: Any) -> list[int]:
@@ -46,18 +46,40 @@ def resolve(db: Session, rule: Assignee, *, initiator: int,
 
     A plain step gives one group (whoever of them acts first); a countersign gives one group
     per unit or per person (``each``). An empty list means nobody fits: the caller refuses.
+    With ``exclude_initiator`` the initiator is never in a group (a countersign group left
+    empty is dropped: the initiator's own unit agreed by initiating); when that leaves nobody,
+    rules scoped to the initiator's unit climb the unit tree, then ``fallback`` is tried.
     """
     if rule.initiator:
         return [("", [initiator])]
+    skip = initiator if rule.exclude_initiator else None
     if rule.person is not None:
         wanted = _ids(data.get(rule.person[5:]))
         active = set(db.scalars(select(Person.id).where(Person.id.in_(wanted),
                                                        Person.active.is_(True))))
-        people = [p for p in wanted if p in active]
+        people = [p for p in wanted if p in active and p != skip]
         if rule.each == "person":
-            return [(str(p), [p]) for p in people]
-        return [("", people)] if people else []
-    units = _units(db, rule, initiator, data)
+            groups = [(str(p), [p]) for p in people]
+        else:
+            groups = [("", people)] if people else []
+    else:
+        units = _units(db, rule, initiator, data)
+        groups = _holders(db, rule, units, skip)
+        if not groups and skip is not None and rule.unit in UNIT_SCOPES and units:
+            unit_id: int | None = units[0]
+            while not groups and unit_id is not None:
+                unit_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == unit_id))
+                if unit_id is not None:
+                    groups = _holders(db, rule, [unit_id], skip)
+    if not groups and rule.fallback is not None:
+        return resolve(db, rule.fallback, initiator=initiator, data=data)
+    return groups
+
+
+def _holders(db: Session, rule: Assignee, units: list[int] | None,
+             skip: int | None) -> list[tuple[str, list[int]]]:
+    """The active holders of the rule's post/role in *units* (``None``: anywhere), but
+    *skip*, grouped as the rule says."""
     query = (select(PostAssignment.person_id, PostAssignment.org_unit_id, Post.roles)
              .join(Post, Post.id == PostAssignment.post_id)
              .join(Person, Person.id == PostAssignment.person_id)
@@ -68,6 +90,8 @@ def resolve(db: Session, rule: Assignee, *, initiator: int,
         query = query.where(PostAssignment.org_unit_id.in_(units))
     if rule.manages:
         query = query.where(PostAssignment.manages.is_(True))
+    if skip is not None:
+        query = query.where(PostAssignment.person_id != skip)
     by_unit: dict[int, list[int]] = {}
     for person_id, unit_id, roles in db.execute(query):
         if rule.role and rule.role not in (roles or []):

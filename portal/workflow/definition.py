@@ -24,7 +24,8 @@ END = "end"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 LIMIT_RE = re.compile(r"^(\d+)\s*([dhm])$")
 UNIT_SCOPES = ("initiator", "initiator.parent")
-ASSIGNEE_KEYS = {"initiator", "post", "role", "unit", "person", "each", "manages"}
+ASSIGNEE_KEYS = {"initiator", "post", "role", "unit", "person", "each", "manages",
+                 "exclude_initiator", "fallback"}
 
 
 class DefinitionError(ValueError):
@@ -41,6 +42,12 @@ class Assignee:
     ``data:<key>`` (unit id or ids named in the instance data) or a unit code; no unit means
     anywhere. ``manages`` keeps only the heads of those units. ``each`` (``unit`` or
     ``person``) splits a countersign into one group per unit or per person.
+
+    ``exclude_initiator`` keeps the initiator out of the step (a department head asking for
+    leave must not approve it): with ``unit: initiator`` or ``initiator.parent`` the search
+    then climbs to the parent unit, and its parent, until someone else holds the post. If
+    that still leaves nobody, ``fallback`` (another rule, e.g. ``{post: leader}``) is tried;
+    without one the engine refuses the transition (422) and nothing is written.
     """
 
     initiator: bool = False
@@ -50,6 +57,8 @@ class Assignee:
     person: str | None = None
     each: str | None = None
     manages: bool = False
+    exclude_initiator: bool = False
+    fallback: Assignee | None = None
 
 
 @dataclass(frozen=True)
@@ -123,12 +132,20 @@ def _assignee(raw: Any, source: str, where: str) -> Assignee:
                                    f"use {', '.join(sorted(ASSIGNEE_KEYS))}")
     rule = Assignee(initiator=bool(raw.get("initiator")), post=raw.get("post"),
                     role=raw.get("role"), unit=raw.get("unit"), person=raw.get("person"),
-                    each=raw.get("each"), manages=bool(raw.get("manages")))
+                    each=raw.get("each"), manages=bool(raw.get("manages")),
+                    exclude_initiator=bool(raw.get("exclude_initiator")),
+                    fallback=(_assignee(raw["fallback"], source, f"{where} fallback")
+                              if raw.get("fallback") is not None else None))
     if not (rule.initiator or rule.post or rule.role or rule.person or rule.manages):
         raise _fail(source, where, "assignee names nobody: give initiator, post, role, "
                                    "manages or person")
     if rule.initiator and (rule.post or rule.role or rule.person):
         raise _fail(source, where, "assignee 'initiator' cannot be combined with others")
+    if rule.initiator and (rule.exclude_initiator or rule.fallback):
+        raise _fail(source, where, "assignee 'initiator' cannot exclude the initiator or "
+                                   "have a fallback")
+    if rule.fallback is not None and rule.fallback.each:
+        raise _fail(source, where, "assignee fallback cannot split (each)")
     if rule.person is not None and not str(rule.person).startswith("data:"):
         raise _fail(source, where, "assignee person must be data:<key>")
     if rule.unit is not None and rule.unit not in UNIT_SCOPES and \

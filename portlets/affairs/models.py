@@ -98,3 +98,19 @@ class Trip(Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class LogEntry(Model):
+    """One line of the history of a vehicle request or a trip (申请, 批准, 派车…), shown on
+    its page; written by the service in the same transaction as the change."""
+
+    __tablename__ = "affairs_log"
+    __table_args__ = (Index("ix_affairs_log_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(12))  # "vehicle" or "trip"
+    subject_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    action: Mapped[str] = mapped_column(String(12))  # requested, approved, rejected, …
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -90,12 +90,12 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
         what = gettext("Approve vehicle request") if r.status == "pending" else \
             gettext("Dispatch a vehicle")
         items.append(TodoItem(source=source, title=f"【{what}】{r.destination} · {r.purpose}",
-                              url=url_for("affairs.vehicles"), due=r.start_at,
+                              url=url_for("affairs.vehicle", request_id=r.id), due=r.start_at,
                               created=r.created_at, urgent=r.start_at < now + timedelta(hours=2)))
     for t in queries.trips_to_approve(s, principal):
         items.append(TodoItem(source=source,
                               title=f"【{gettext('Approve business trip')}】{t.destination}",
-                              url=url_for("affairs.trips"), due=t.start_on,
+                              url=url_for("affairs.trip", trip_id=t.id), due=t.start_on,
                               created=t.created_at, urgent=t.start_on < now))
     return items
 
@@ -113,7 +113,7 @@ def portal_calendar_events(principal: Principal, start: datetime,
     events += [CalendarEvent(title=gettext("Business trip: %(where)s", where=t.destination),
                              start=t.start_on, end=t.end_on + timedelta(days=1), all_day=True,
                              source=gettext("Business trip"), kind="trip",
-                             url=url_for("affairs.trips"), uid=f"affairs-trip-{t.id}",
+                             url=url_for("affairs.trip", trip_id=t.id), uid=f"affairs-trip-{t.id}",
                              location=t.destination)
                for t in queries.my_trips(s, principal, start, end, CALENDAR_LIMIT)]
     return events

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.toolkit import Person, PostAssignment, Principal, gettext
 from portlets.affairs.errors import Conflict, Forbidden, Invalid, NotFound
-from portlets.affairs.models import Booking, Room, Trip, Vehicle, VehicleRequest
+from portlets.affairs.models import Booking, LogEntry, Room, Trip, Vehicle, VehicleRequest
 from portlets.affairs.periods import check_order
 
 
@@ -27,6 +27,21 @@ def _name(session: Session, person_id: int | None) -> str:
     if person_id is None:
         return ""
     return session.scalar(select(Person.display_name).where(Person.id == person_id)) or ""
+
+
+def log(session: Session, subject: VehicleRequest | Trip, me: Principal, action: str,
+        note: str = "") -> None:
+    """A line of the record's history, written with the change it describes."""
+    session.add(LogEntry(subject_type="vehicle" if isinstance(subject, VehicleRequest)
+                         else "trip", subject_id=subject.id, at=datetime.now(),
+                         actor_id=me.person_id, action=action, note=note))
+
+
+def history(session: Session, subject: VehicleRequest | Trip) -> list[LogEntry]:
+    kind = "vehicle" if isinstance(subject, VehicleRequest) else "trip"
+    return list(session.scalars(select(LogEntry).where(
+        LogEntry.subject_type == kind, LogEntry.subject_id == subject.id)
+        .order_by(LogEntry.at, LogEntry.id)))
 
 
 def _text(value: str, label: str, limit: int, required: bool = True) -> str:
@@ -52,9 +67,14 @@ def check_version(record: VehicleRequest | Trip, version: str) -> None:
 def _lock(session: Session, model: type[Room] | type[Vehicle], row_id: int) -> None:
     """Write to the room's or vehicle's row first: PostgreSQL locks the row, SQLite takes the
     database's write lock, so the overlap check below sees every booking committed before it
-    and nobody can commit one between the check and the insert."""
+    and nobody can commit one between the check and the insert.
+
+    ``synchronize_session=False``: nothing in the session reads ``lock_version``, and the
+    default ("evaluate") walks every object of the session's identity map on each call — in
+    a session holding many rows that walk was most of a booking's time."""
     result = session.execute(update(model).where(model.id == row_id, model.active.is_(True))
-                             .values(lock_version=model.lock_version + 1))
+                             .values(lock_version=model.lock_version + 1)
+                             .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound(gettext("No such room or vehicle."))
 
@@ -75,15 +95,18 @@ def book(session: Session, me: Principal, room_id: int, title: str, start: datet
     check_order(start, end)
     if end <= (now or datetime.now()):
         raise Invalid(gettext("That time is already over."))
-    room = session.get(Room, room_id)
-    if room is None or not room.active:
-        raise NotFound(gettext("No such room."))
-    _lock(session, Room, room_id)
+    # The lock's UPDATE also checks that the room exists and is in use (404 otherwise): no
+    # SELECT of the room before it; its name is read only for a refusal.
+    try:
+        _lock(session, Room, room_id)
+    except NotFound:
+        raise NotFound(gettext("No such room.")) from None
     clash = overlapping_booking(session, room_id, start, end)
     if clash is not None:
         raise Conflict(gettext(
             "%(room)s is already booked from %(start)s to %(end)s for “%(title)s” "
-            "(booked by %(who)s).", room=room.name, start=clash.start_at.strftime("%m-%d %H:%M"),
+            "(booked by %(who)s).", room=session.scalar(select(Room.name).where(
+                Room.id == room_id)), start=clash.start_at.strftime("%m-%d %H:%M"),
             end=clash.end_at.strftime("%H:%M"), title=clash.title,
             who=_name(session, clash.booker_id)))
     booking = Booking(room_id=room_id, title=title, start_at=start, end_at=end,
@@ -121,14 +144,23 @@ def request_vehicle(session: Session, me: Principal, destination: str, purpose: 
                          created_at=datetime.now())
     session.add(req)
     session.flush()
+    log(session, req, me, "requested")
     return req
 
 
+def may_see_request(me: Principal, req: VehicleRequest) -> bool:
+    return req.requester_id == me.person_id or is_office(me)
+
+
 def load_request(session: Session, me: Principal, request_id: int) -> VehicleRequest:
-    """A vehicle request the requester and the office may see; others get a 404."""
+    """A vehicle request the requester and the office may see: 404 when there is none,
+    403 for anyone else."""
     req = session.get(VehicleRequest, request_id)
-    if req is None or (req.requester_id != me.person_id and not is_office(me)):
+    if req is None:
         raise NotFound(gettext("No such vehicle request."))
+    if not may_see_request(me, req):
+        raise Forbidden(gettext("Only the requester and the office may see this vehicle "
+                                "request."))
     return req
 
 
@@ -141,6 +173,7 @@ def decide_vehicle(session: Session, me: Principal, req: VehicleRequest, approve
     req.status = "approved" if approve else "rejected"
     req.approver_id = me.person_id
     req.comment = _text(comment, gettext("Comment"), 500, required=not approve)
+    log(session, req, me, req.status, req.comment)
 
 
 def overlapping_dispatch(session: Session, vehicle_id: int, start: datetime, end: datetime,
@@ -171,6 +204,7 @@ def dispatch(session: Session, me: Principal, req: VehicleRequest, vehicle_id: i
     req.vehicle_id = vehicle_id
     req.driver = _text(driver or vehicle.driver, gettext("Driver"), 40)
     req.status = "dispatched"
+    log(session, req, me, "dispatched", f"{vehicle.plate} · {req.driver}")
 
 
 def cancel_vehicle(session: Session, me: Principal, req: VehicleRequest) -> None:
@@ -179,6 +213,7 @@ def cancel_vehicle(session: Session, me: Principal, req: VehicleRequest) -> None
     if req.status not in ("pending", "approved", "dispatched"):
         raise Conflict(gettext("This request is already closed."))
     req.status = "cancelled"
+    log(session, req, me, "cancelled")
 
 
 # --- business trips --------------------------------------------------------------------------
@@ -196,6 +231,7 @@ def request_trip(session: Session, me: Principal, destination: str, purpose: str
                 status="pending", comment="", created_at=datetime.now())
     session.add(trip)
     session.flush()
+    log(session, trip, me, "requested")
     return trip
 
 
@@ -212,10 +248,19 @@ def may_decide_trip(me: Principal, trip: Trip) -> bool:
         me.is_admin or (trip.unit_id is not None and trip.unit_id in me.managed_units))
 
 
+def may_see_trip(me: Principal, trip: Trip) -> bool:
+    """The traveller and whoever may decide it (the unit's heads, administrators)."""
+    return trip.traveller_id == me.person_id or may_decide_trip(me, trip)
+
+
 def load_trip(session: Session, me: Principal, trip_id: int) -> Trip:
+    """404 when there is no such trip, 403 for someone who may not see it."""
     trip = session.get(Trip, trip_id)
-    if trip is None or (trip.traveller_id != me.person_id and not may_decide_trip(me, trip)):
+    if trip is None:
         raise NotFound(gettext("No such business trip."))
+    if not may_see_trip(me, trip):
+        raise Forbidden(gettext("Only the traveller and the head of their unit may see this "
+                                "business trip."))
     return trip
 
 
@@ -228,3 +273,4 @@ def decide_trip(session: Session, me: Principal, trip: Trip, approve: bool,
     trip.status = "approved" if approve else "rejected"
     trip.approver_id = me.person_id
     trip.comment = _text(comment, gettext("Comment"), 500, required=not approve)
+    log(session, trip, me, trip.status, trip.comment)

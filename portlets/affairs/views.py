@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.toolkit import (
+    OrgUnit,
     Person,
     Principal,
     current_principal,
@@ -41,6 +42,15 @@ def _status_filter(status: str) -> str:
               "rejected": gettext("Rejected"), "dispatched": gettext("Dispatched"),
               "cancelled": gettext("Called off")}
     return labels.get(status, status)
+
+
+@bp.app_template_filter("affairs_action")
+def _action_filter(action: str) -> str:
+    """A history line's verb: 提交申请, 批准, 不批准, 派车, 取消."""
+    labels = {"requested": gettext("Requested"), "approved": gettext("Approved it"),
+              "rejected": gettext("Rejected it"), "dispatched": gettext("Dispatched a vehicle"),
+              "cancelled": gettext("Called it off")}
+    return labels.get(action, action)
 
 
 def _names(ids: set[int | None]) -> dict[int, str]:
@@ -185,6 +195,37 @@ def request_vehicle() -> Any:
     return redirect(url_for("affairs.vehicles"))
 
 
+def _vehicle_page(request_id: int, error: str = "", status: int = 200) -> Any:
+    """One vehicle request: its fields, state, history and what *I* may do with it now."""
+    s = db_session()
+    me = _me()
+    req = service.load_request(s, me, request_id)
+    log = service.history(s, req)
+    office = service.is_office(me)
+    vehicle = s.get(Vehicle, req.vehicle_id) if req.vehicle_id else None
+    vehicles = list(s.scalars(select(Vehicle).where(Vehicle.active.is_(True))
+                              .order_by(Vehicle.plate))) \
+        if office and req.status == "approved" else []
+    return render_template(
+        "affairs/vehicle.html", r=req, log=log, vehicle=vehicle, vehicles=vehicles,
+        error=error, may_decide=office and req.status == "pending",
+        may_dispatch=office and req.status == "approved",
+        may_cancel=req.requester_id == me.person_id and
+        req.status in ("pending", "approved", "dispatched"),
+        names=_names({req.requester_id, req.approver_id, *(e.actor_id for e in log)})), status
+
+
+@bp.route("/vehicles/<int:request_id>")
+@login_required
+def vehicle(request_id: int) -> Any:
+    return _vehicle_page(request_id)
+
+
+def _from_detail() -> bool:
+    """Whether the form was sent from a record's own page (answer there, not in the list)."""
+    return request.form.get("back") == "detail"
+
+
 @bp.route("/vehicles/<int:request_id>/<action>", methods=["POST"])
 @login_required
 def act_vehicle(request_id: int, action: str) -> Any:
@@ -208,12 +249,16 @@ def act_vehicle(request_id: int, action: str) -> Any:
         s.commit()
     except StaleDataError:
         s.rollback()
-        return _vehicles_page(gettext("Somebody changed this request after you opened it; "
-                                      "look at it again."), 409)
+        stale = gettext("Somebody changed this request after you opened it; look at it again.")
+        return _vehicle_page(request_id, stale, 409) if _from_detail() else \
+            _vehicles_page(stale, 409)
     except AffairsError as exc:
         _failed(exc)
-        return _vehicles_page(exc.message, exc.status)
+        return _vehicle_page(request_id, exc.message, exc.status) if _from_detail() else \
+            _vehicles_page(exc.message, exc.status)
     flash(gettext("Vehicle request updated."), "info")
+    if _from_detail():
+        return redirect(url_for("affairs.vehicle", request_id=request_id))
     return redirect(url_for("affairs.vehicles"))
 
 
@@ -260,6 +305,26 @@ def request_trip() -> Any:
     return redirect(url_for("affairs.trips"))
 
 
+def _trip_page(trip_id: int, error: str = "", status: int = 200) -> Any:
+    """One business trip: its fields, state, history and whether *I* may decide it."""
+    s = db_session()
+    me = _me()
+    trip = service.load_trip(s, me, trip_id)
+    log = service.history(s, trip)
+    unit = s.get(OrgUnit, trip.unit_id) if trip.unit_id else None
+    return render_template(
+        "affairs/trip.html", t=trip, log=log, unit=unit, error=error,
+        may_decide=trip.status == "pending" and service.may_decide_trip(me, trip),
+        names=_names({trip.traveller_id, trip.approver_id, *(e.actor_id for e in log)})), \
+        status
+
+
+@bp.route("/trips/<int:trip_id>")
+@login_required
+def trip(trip_id: int) -> Any:
+    return _trip_page(trip_id)
+
+
 @bp.route("/trips/<int:trip_id>/<action>", methods=["POST"])
 @login_required
 def act_trip(trip_id: int, action: str) -> Any:
@@ -274,12 +339,15 @@ def act_trip(trip_id: int, action: str) -> Any:
         s.commit()
     except StaleDataError:
         s.rollback()
-        return _trips_page(gettext("Somebody changed this request after you opened it; "
-                                   "look at it again."), 409)
+        stale = gettext("Somebody changed this request after you opened it; look at it again.")
+        return _trip_page(trip_id, stale, 409) if _from_detail() else _trips_page(stale, 409)
     except AffairsError as exc:
         _failed(exc)
-        return _trips_page(exc.message, exc.status)
+        return _trip_page(trip_id, exc.message, exc.status) if _from_detail() else \
+            _trips_page(exc.message, exc.status)
     flash(gettext("Trip request updated."), "info")
+    if _from_detail():
+        return redirect(url_for("affairs.trip", trip_id=trip_id))
     return redirect(url_for("affairs.trips"))
 
 

@@ -51,5 +51,10 @@ def portal_blueprints() -> Iterable[Blueprint]:
 
 
 @hookimpl
+def portal_migrations() -> str:
+    return str(HERE / "migrations" / "versions")
+
+
+@hookimpl
 def portal_translations() -> str:
     return str(HERE / "translations")

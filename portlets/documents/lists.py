@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import get_locale
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select, true
 from sqlalchemy.orm import Session
 
 from portal.toolkit import Principal, WorkflowInstance, WorkflowTask
@@ -70,15 +70,23 @@ def my_tasks(db: Session, person_id: int, limit: int = 50) -> list[TaskRow]:
             for r in rows]
 
 
+def outgoing_visible(me: Principal) -> ColumnElement[bool]:
+    """The rows of ``doc_document`` the outgoing list shows *me*: documents I drafted or
+    hold or held a task on; all of them for the office, leaders and admins. The unified
+    search uses the same clause, so it never finds what the list would not show."""
+    if me.is_admin or any(p in me.posts for p in ALL_SEEING_POSTS):
+        return true()
+    mine = (select(WorkflowInstance.subject_id)
+            .join(WorkflowTask, WorkflowTask.instance_id == WorkflowInstance.id)
+            .where(WorkflowInstance.subject_type == SUBJECT_DOC,
+                   WorkflowTask.assignee_id == me.person_id))
+    return or_(Document.drafter_id == me.person_id, Document.id.in_(mine))
+
+
 def outgoing(db: Session, me: Principal, limit: int = 100) -> list[Document]:
     """Documents I drafted or acted on; everything for the office, leaders and admins."""
-    query = select(Document).order_by(Document.updated_at.desc(), Document.id.desc())
-    if not (me.is_admin or any(p in me.posts for p in ALL_SEEING_POSTS)):
-        mine = (select(WorkflowInstance.subject_id)
-                .join(WorkflowTask, WorkflowTask.instance_id == WorkflowInstance.id)
-                .where(WorkflowInstance.subject_type == SUBJECT_DOC,
-                       WorkflowTask.assignee_id == me.person_id))
-        query = query.where(or_(Document.drafter_id == me.person_id, Document.id.in_(mine)))
+    query = (select(Document).where(outgoing_visible(me))
+             .order_by(Document.updated_at.desc(), Document.id.desc()))
     return list(db.scalars(query.limit(limit)))
 
 
@@ -89,6 +97,15 @@ class IncomingRow:
     read: bool
 
 
+def incoming_visible(me: Principal) -> ColumnElement[bool]:
+    """The rows of ``doc_incoming`` the incoming list shows *me*: those of my unit and the
+    units I manage; all of them for leaders and admins (also used by the unified search)."""
+    if me.is_admin or "leader" in me.posts:
+        return true()
+    units = {*me.managed_units, *([me.org_unit_id] if me.org_unit_id else [])}
+    return Incoming.unit_id.in_(units)
+
+
 def incoming(db: Session, me: Principal, limit: int = 100) -> list[IncomingRow]:
     """The incoming documents of my unit (and the units I manage; all for leaders and
     admins), newest first, with whether I have opened each."""
@@ -96,12 +113,10 @@ def incoming(db: Session, me: Principal, limit: int = 100) -> list[IncomingRow]:
              .join(Document, Document.id == Incoming.document_id)
              .outerjoin(Reading, and_(Reading.incoming_id == Incoming.id,
                                       Reading.person_id == me.person_id))
+             .where(incoming_visible(me))
              .order_by(Incoming.received_at.desc(), Incoming.id.desc()))
-    if not (me.is_admin or "leader" in me.posts):
-        units = {*me.managed_units, *([me.org_unit_id] if me.org_unit_id else [])}
-        query = query.where(Incoming.unit_id.in_(units))
     return [IncomingRow(i, d, r is not None) for i, d, r in db.execute(query.limit(limit))]
 
 
 __all__ = ["SUBJECT_INCOMING", "IncomingRow", "TaskRow", "approve_label", "incoming",
-           "my_tasks", "outgoing", "step_name"]
+           "incoming_visible", "my_tasks", "outgoing", "outgoing_visible", "step_name"]

@@ -16,6 +16,7 @@ from portal.toolkit import (
     Portlet,
     Principal,
     RenderContext,
+    SearchResult,
     Size,
     TodoItem,
     Variance,
@@ -25,6 +26,7 @@ from portal.toolkit import (
     lazy_gettext,
 )
 from portlets.documents import lists
+from portlets.documents import search as doc_search
 from portlets.documents.service import INCOMING, OUTGOING
 from portlets.documents.views import bp
 
@@ -106,6 +108,12 @@ def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
                      url=t.url, due=t.due_at, created=t.created_at,
                      urgent=bool(t.due_at and t.due_at < now))
             for t in lists.my_tasks(db_session(), principal.person_id, limit=100)]
+
+
+@hookimpl
+def portal_search(principal: Principal, query: str) -> Iterable[SearchResult]:
+    """Outgoing and incoming documents the person's lists would show, by title or number."""
+    return doc_search.search(db_session(), principal, query)
 
 
 @hookimpl(trylast=True)

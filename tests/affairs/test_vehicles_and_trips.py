@@ -1,6 +1,6 @@
 """Vehicle requests (request → office approves → dispatch; a vehicle is never dispatched twice
 for overlapping times) and business trips (approved by the head of the traveller's unit), with
-the refusals: 403 out of turn, 404 unseen, 409 stale or double, 422 bad periods — on both
+the refusals: 403 out of turn or unseen, 404 unknown, 409 stale or double, 422 bad periods — on both
 databases. Also the to-do items and calendar entries they give."""
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ def test_vehicle_request_approve_dispatch_and_no_double_dispatch(aapp: Flask) ->
     assert _request(zg).status_code == 302
     assert _request(km, "12:00", "18:00").status_code == 302
     first, second = _ids(aapp, VehicleRequest)
-    # Only the office approves and dispatches; others do not even see someone else's request.
+    # Only the office approves and dispatches; others may not even see someone else's request.
     assert _act(zg, aapp, "vehicles", first, "approve").status_code == 403
-    assert _act(km, aapp, "vehicles", first, "approve").status_code == 404
+    assert _act(km, aapp, "vehicles", first, "approve").status_code == 403
+    assert _act(km, aapp, "vehicles", 9999, "approve", version="1").status_code == 404
     with aapp.test_request_context():
         office = Principal(person_id=aapp.config["TEST_ORG"].people["bg"], username="bg",
                            display_name="孙文员", org_unit_id=None, posts=("office",))
@@ -116,8 +117,9 @@ def test_trip_approved_by_the_head_of_the_unit(aapp: Flask) -> None:
         [event] = calendar_events(me, start - timedelta(days=3), start + timedelta(days=7))
         assert (event.kind, event.all_day, event.end) == ("trip", True,
                                                           start + timedelta(days=2))
-    assert _act(km, aapp, "trips", trip, "approve").status_code == 404  # a colleague
-    assert _act(ld, aapp, "trips", trip, "approve").status_code == 404  # not this unit's head
+    assert _act(km, aapp, "trips", trip, "approve").status_code == 403  # a colleague
+    assert _act(ld, aapp, "trips", trip, "approve").status_code == 403  # not this unit's head
+    assert _act(bm, aapp, "trips", 9999, "approve", version="1").status_code == 404
     assert _act(zg, aapp, "trips", trip, "approve").status_code == 403  # not one's own
     assert _act(bm, aapp, "trips", trip, "approve", comment="同意").status_code == 302
     assert _act(bm, aapp, "trips", trip, "reject", comment="x").status_code == 409

@@ -111,6 +111,38 @@ def test_leave_chain_by_days(papp: Flask, days: float, nodes: list[str]) -> None
     assert "approved by 吴部长" in page and "同意" in page
 
 
+def _assignees(app: Flask, request_id: int) -> dict[int, str]:
+    """Who holds an open task of the request, on which step."""
+    with app.app_context():
+        s = app.extensions["portal"].db.session()
+        req = s.get(ApprovalRequest, request_id)
+        assert req is not None
+        return {t.assignee_id: t.step for t in s.scalars(select(WorkflowTask).where(
+            WorkflowTask.instance_id == req.instance_id, WorkflowTask.status == "open"))}
+
+
+def test_a_head_asking_for_leave_is_not_their_own_approver(papp: Flask) -> None:
+    """吴部长 heads 海宁; nobody above holds dept_head, so his leave goes to a leader."""
+    bm, ld = Person(papp, "bm"), Person(papp, "ld")
+    rid = _id(bm.leave(2))
+    assert _assignees(papp, rid) == {ld.id: "dept_head"}
+    assert bm.act(rid, "approve").status_code == 403
+    assert ld.act(rid, "approve").status_code == 302
+    assert _status(papp, rid) == "approved"
+
+
+def test_a_purchase_nobody_else_can_approve_is_refused_readably(papp: Flask) -> None:
+    """The only office clerk buys something: the office step would be hers alone, so the
+    head's approval is refused (422, saying which step) and the request stays with him."""
+    bg, ld = Person(papp, "bg"), Person(papp, "ld")
+    rid = _id(bg.purchase("300"))
+    assert _assignees(papp, rid) == {ld.id: "dept_head"}  # 嘉兴市局: no dept_head: a leader
+    refused = ld.act(rid, "approve")
+    assert refused.status_code == 422
+    assert "办公室审核" in refused.get_data(as_text=True)
+    assert _assignees(papp, rid) == {ld.id: "dept_head"} and _status(papp, rid) == "pending"
+
+
 @pytest.mark.parametrize(("amount", "nodes"), [("3000", ["dept_head", "office"]),
                                                ("5000", ["dept_head", "office"]),
                                                ("5000.01", ["dept_head", "office", "leader"])])
