@@ -57,7 +57,8 @@ def search(session: Session, principal: Principal, q: str, unit_id: int | None,
         if not scope:
             return [], False
     if not q:
-        return _page(session, scope, None, Customer.name)
+        rows, more = _page(session, scope, None, Customer.name)
+        return _hits(session, rows), more
     parts: list[tuple[ColumnElement[bool], Any]] = [
         (prefix_match(Customer.license_no, q), Customer.license_no),
         (prefix_match(Customer.customer_code, q), Customer.customer_code)]
@@ -66,17 +67,24 @@ def search(session: Session, principal: Principal, q: str, unit_id: int | None,
         # No order: any page of the matches (see _page), through the trigram index when the
         # part has a trigram.
         parts.append((_contains(session, q), TRIGRAM if TRIGRAM_WORD.search(q) else None))
-    rows: dict[int, Hit] = {}
+    found: dict[int, Any] = {}
     more = False
     for where, order in parts:
-        if more and len(rows) >= MAX_RESULTS:
+        if more and len(found) >= MAX_RESULTS:
             break  # a page is full and there is more: the other kinds would not be shown
-        hits, over = _page(session, scope, where, order)
+        rows, over = _page(session, scope, where, order)
         more = more or over
-        for r in hits:
-            rows.setdefault(r.id, r)
-    found = list(rows.values())
-    return found[:MAX_RESULTS], more or len(found) > MAX_RESULTS
+        for r in rows:
+            found.setdefault(r.id, r)
+    return _hits(session, list(found.values())[:MAX_RESULTS]), more or len(found) > MAX_RESULTS
+
+
+def _hits(session: Session, rows: list[Any]) -> list[Hit]:
+    """The rows with their unit's name (one statement for all the kinds' pages)."""
+    units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
+        OrgUnit.id.in_({r.org_unit_id for r in rows}))).all()) if rows else {}
+    return [Hit(r.id, r.name, r.license_no, r.customer_code, r.status, r.grade,
+                units.get(r.org_unit_id, "")) for r in rows]
 
 
 def _contains(session: Session, q: str) -> ColumnElement[bool]:
@@ -101,7 +109,7 @@ class Hit:
 
 
 def _page(session: Session, scope: list[int] | None, where: ColumnElement[bool] | None,
-          order: Any) -> tuple[list[Hit], bool]:
+          order: Any) -> tuple[list[Any], bool]:
     """One page (and whether there is more) of the customers in *scope* matching *where*,
     in *order*; ``None`` or ``TRIGRAM``: any page, then sorted by name here."""
     # No join and no second sort key: the plan is then the index walked in order under a
@@ -125,11 +133,7 @@ def _page(session: Session, scope: list[int] | None, where: ColumnElement[bool] 
                           key=lambda r: (r.name, r.id))
     else:
         rows = list(session.execute(stmt.order_by(order).limit(MAX_RESULTS + 1)))
-    units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(
-        OrgUnit.id.in_({r.org_unit_id for r in rows}))).all()) if rows else {}
-    hits = [Hit(r.id, r.name, r.license_no, r.customer_code, r.status, r.grade,
-                units.get(r.org_unit_id, "")) for r in rows[:MAX_RESULTS]]
-    return hits, len(rows) > MAX_RESULTS
+    return rows[:MAX_RESULTS], len(rows) > MAX_RESULTS
 
 
 @contextmanager
