@@ -71,9 +71,12 @@ def current_stars(session: Session, customer_ids: list[int] | None = None) -> di
                                 .join(sub, sub.c.id == IntegrityStar.id)).all())
 
 
-def history(session: Session, customer_id: int) -> list[IntegrityStar]:
+def history(session: Session, customer_id: int, limit: int | None = None
+            ) -> list[IntegrityStar]:
+    """The customer's stars, newest first (at most *limit*: a page shows the last few)."""
     return list(session.scalars(select(IntegrityStar).where(
-        IntegrityStar.customer_id == customer_id).order_by(IntegrityStar.id.desc())))
+        IntegrityStar.customer_id == customer_id).order_by(IntegrityStar.id.desc())
+        .limit(limit)))
 
 
 def recompute(session: Session, rule: StarRule, day: date,

@@ -8,11 +8,12 @@ customer's own three staff may always open its page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
+from sqlalchemy.orm import joinedload
 
 from connectors.labels import (
     CASE_TYPE_LABELS,
@@ -32,6 +33,7 @@ from portal.toolkit import (
     Size,
     Variance,
     current_principal,
+    customer_scope,
     db_session,
     gettext,
     hookimpl,
@@ -97,11 +99,29 @@ def search() -> Any:
     assert principal is not None
     q, unit_id = _args()
     s = db_session()
-    rows, more = queries.search(s, principal, q, unit_id) if (q or unit_id) else ([], False)
+    scope = customer_scope(s, principal)  # once for the search and the unit list
+    rows, more = (queries.search(s, principal, q, unit_id, scope) if (q or unit_id)
+                  else ([], False))
     return render_template("customer_trace/search.html", rows=rows, more=more, q=q,
                            statuses=STATUS_LABELS,
-                           unit_id=unit_id, units=queries.scope_units(s, principal),
+                           unit_id=unit_id, units=queries.scope_units(s, principal, scope),
                            max_query=MAX_QUERY, searched=bool(q or unit_id))
+
+
+class Labels:
+    """Lazy labels translated once per page: the timeline shows the same field, source and
+    event labels on up to a hundred rows, and each lookup of a lazy string is a gettext."""
+
+    def __init__(self, labels: Mapping[str, Any]) -> None:
+        self._labels = labels
+        self._done: dict[str, str] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self._done:
+            if key not in self._labels:
+                return default
+            self._done[key] = str(self._labels[key])
+        return self._done[key]
 
 
 @bp.route("/c/<int:customer_id>")
@@ -110,17 +130,19 @@ def customer(customer_id: int) -> Any:
     principal = current_principal()
     assert principal is not None
     s = db_session()
-    c = s.get(Customer, customer_id)
+    # The unit in the same statement: the page's header shows its name.
+    c = s.get(Customer, customer_id, options=[joinedload(Customer.org_unit)])
     if c is None:
         abort(404)
     if not queries.may_see(s, principal, c):
         abort(403)
     t = queries.trace(s, c)
-    return render_template("customer_trace/customer.html", t=t, c=c, fields=FIELD_LABELS,
-                           sources=SOURCE_LABELS, staff_titles=STAFF_TITLES,
-                           case_status=CASE_STATUS, events=EVENT_LABELS,
-                           statuses=STATUS_LABELS, case_types=CASE_TYPE_LABELS,
-                           signs=SIGN_LABELS)
+    return render_template("customer_trace/customer.html", t=t, c=c,
+                           fields=Labels(FIELD_LABELS), sources=Labels(SOURCE_LABELS),
+                           staff_titles=STAFF_TITLES, case_status=CASE_STATUS,
+                           events=Labels(EVENT_LABELS), statuses=STATUS_LABELS,
+                           case_types=CASE_TYPE_LABELS, signs=Labels(SIGN_LABELS))
+
 
 
 @hookimpl

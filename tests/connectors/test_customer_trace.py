@@ -87,3 +87,22 @@ def test_partial_name_search_on_both_databases(world):
     assert "海宁测试便利店3" in page and "海宁测试便利店4" not in page
     page = client.get("/p/customer_trace/?q=100_").get_data(as_text=True)  # no wildcard
     assert "海宁测试便利店" not in page
+
+
+def test_each_kind_of_search_keeps_to_the_scope_on_both_databases(world):
+    """Licence prefix, code prefix, name prefix and an inner part of the name are separate
+    statements (the last through the trigram index on PostgreSQL): each one stays in scope,
+    and an admin, who searches without a unit filter, sees everyone."""
+    zg, zg2, admin = (_login(world, u) for u in ("zg", "zg2", "admin"))
+    for q in ("3304811000", "330401000003", "海宁测试", "测试便利店"):
+        assert "海宁测试便利店" in zg.get(f"/p/customer_trace/?q={q}").get_data(as_text=True), q
+        assert "海宁测试便利店" in admin.get(f"/p/customer_trace/?q={q}").get_data(as_text=True)
+        page = zg2.get(f"/p/customer_trace/?q={q}").get_data(as_text=True)
+        assert "海宁测试便利店" not in page, q
+    # Licence-number hits come first, in licence order; a short part has no trigram.
+    page = admin.get("/p/customer_trace/?q=33048110000").get_data(as_text=True)
+    assert page.index("海宁测试便利店0") < page.index("海宁测试便利店1")
+    assert "海宁测试便利店" in admin.get("/p/customer_trace/?q=便利").get_data(as_text=True)
+    # An admin narrowed to a unit without customers finds none.
+    page = admin.get(f"/p/customer_trace/?q=海宁&unit={world.org.unit_b}").get_data(as_text=True)
+    assert "海宁测试便利店" not in page
