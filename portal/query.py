@@ -12,7 +12,8 @@ from portal.db import db_session
 
 #: Sorts after every character a prefix can be followed by (the last code point of the BMP
 #: private use area is not used in names, codes or paths).
-_AFTER = "\U0010ffff"
+PREFIX_END = "\U0010ffff"
+_AFTER = PREFIX_END
 
 
 def prefix_match(column: Any, prefix: str) -> ColumnElement[bool]:
