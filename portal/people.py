@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, literal, select
 from sqlalchemy.orm import Session
@@ -55,7 +57,7 @@ def people_with_posts(session: Session, post_codes: list[str]) -> list[int]:
 SUB_DEPARTMENT_KINDS = ("monopoly", "marketing", "logistics")
 
 
-def _scope_query() -> object:
+def _scope_query() -> Any:
     """Every unit below the given roots, a 专卖所/营销部/配送站 root standing for its county:
     what ``customer_scope`` computes, in one prebuilt statement (it runs on every render of the
     customer windows; three ORM round trips cost more than the answer)."""
