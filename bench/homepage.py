@@ -1,6 +1,7 @@
 """Benchmark of the signed-in homepage against a bare Flask "hello" app (the floor).
 
     .venv/bin/python bench/homepage.py [--rounds 5] [--duration 5] [--no-redis] [--pg]
+                                       [--redis-db 15]
 
 It prints figures and never fails on a timing: the machines are shared and noisy, so compare
 ratios, not absolutes. It exits non-zero only when the measurement itself is invalid (the
@@ -9,7 +10,8 @@ portal does not start, the sign-in fails, the page is not the homepage, wrk is m
 Steps, all on 127.0.0.1, in a scratch folder that is removed afterwards:
 
 1. A fresh database (SQLite in the scratch folder, or with ``--pg`` a PostgreSQL database it
-   creates and drops), Redis db 15 flushed (or ``--no-redis``: in-process cache, sessions in
+   creates and drops), Redis db 15 flushed (``--redis-db N`` for another: engineers sharing a
+   machine each use their own) (or ``--no-redis``: in-process cache, sessions in
    the database), ``portal db upgrade`` and ``portal demo-data --customers 2000``.
 2. Three servers side by side: the floor (a bare Flask "hello" app under gunicorn), the portal
    with its portlet cache warm, and the portal with the cache off
@@ -51,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = "redis://127.0.0.1:6379/{db}"
 USERNAME = "kehu01"
 GUNICORN_SETTINGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
 RSS_REQUESTS = 10_000
@@ -445,15 +447,20 @@ def database(args: argparse.Namespace, scratch: Path) -> Iterator[str]:
         log(f"dropped PostgreSQL database {name}")
 
 
-def flush_redis() -> None:
+def redis_url(args: argparse.Namespace) -> str:
+    return REDIS_URL.format(db=args.redis_db)
+
+
+def flush_redis(args: argparse.Namespace) -> None:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    url = redis_url(args)
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.flushdb()
     except redis.RedisError as exc:
         raise BenchError(
-            f"Redis at {REDIS_URL}: {exc} (run scripts/services.sh ensure, or pass --no-redis)"
+            f"Redis at {url}: {exc} (run scripts/services.sh ensure, or pass --no-redis)"
         ) from None
     finally:
         client.close()
@@ -470,7 +477,7 @@ def base_env(scratch: Path, db_url: str, args: argparse.Namespace) -> dict[str, 
         PYTHONDONTWRITEBYTECODE="1",
     )
     if not args.no_redis:
-        env["PORTAL_REDIS_URL"] = REDIS_URL
+        env["PORTAL_REDIS_URL"] = redis_url(args)
     return env
 
 
@@ -639,6 +646,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="in-process cache and sessions in the database, no Redis",
     )
     parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=15,
+        help="Redis database number, flushed before and after the run (15)",
+    )
+    parser.add_argument(
         "--pg",
         action="store_true",
         help="a fresh PostgreSQL database on 127.0.0.1:5432 instead of SQLite",
@@ -677,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with database(args, scratch) as db_url:
             if not args.no_redis:
-                flush_redis()
+                flush_redis(args)
             env = base_env(scratch, db_url, args)
             portal = venv_tool("portal")
             run([portal, "db", "upgrade"], env, timeout=300)
@@ -722,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_rss:
                 rss = measure_rss(portal_env(env, scratch, "rss"), scratch, args, warm.rps)
             if not args.no_redis:
-                flush_redis()
+                flush_redis(args)
         report(args, floor, warm, cold, pages, rss)
         log(f"done in {time.monotonic() - started:.0f} s")
         return 0

@@ -16,8 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -154,14 +153,22 @@ class Aggregator:
             ctx = RenderContext(principal, req.window_id, req.preferences, req.mode, req.state)
             pending.append(_Job(i, req.portlet, ctx, now + self.timeout_for(req.portlet)))
         self._start_workers(pending)
+        # Wait for all windows at once, until the earliest deadline of those still running:
+        # one wake-up for the whole page in the usual case rather than one per window (under
+        # the GIL every wake-up of this thread is a hand-over with the render workers). No
+        # window is waited for past its own deadline; each is judged against it below.
+        waiting = sorted(pending, key=lambda j: j.deadline)
+        while waiting:
+            wait([j.future for j in waiting], return_when=ALL_COMPLETED,
+                 timeout=max(0.0, waiting[0].deadline - time.monotonic()))
+            now = time.monotonic()
+            waiting = [j for j in waiting if not j.future.done() and j.deadline > now]
 
         for job in sorted(pending, key=lambda j: j.deadline):
             i, fut = job.index, job.future
             req = requests[i]
             st = self._stats(req.portlet.id)
-            try:
-                html = fut.result(timeout=max(0.0, job.deadline - time.monotonic()))
-            except FutureTimeout:
+            if not fut.done() or job.finished > job.deadline:
                 fut.cancel()  # not started yet: no worker will pick it up any more
                 st.timeouts += 1
                 self._failed(req.portlet, st, "timeout")
@@ -169,6 +176,8 @@ class Aggregator:
                             self.timeout_for(req.portlet), req.window_id)
                 out[i] = self._box(req, "timeout")
                 continue
+            try:
+                html = fut.result(timeout=0)
             except Exception:
                 st.errors += 1
                 self._failed(req.portlet, st, "error")
@@ -217,10 +226,12 @@ class Aggregator:
                 try:
                     html = job.portlet.render(job.ctx)
                 except BaseException as exc:
-                    job.elapsed = time.monotonic() - started
+                    job.finished = time.monotonic()
+                    job.elapsed = job.finished - started
                     job.future.set_exception(exc)
                 else:
-                    job.elapsed = time.monotonic() - started
+                    job.finished = time.monotonic()
+                    job.elapsed = job.finished - started
                     job.future.set_result(html)
 
         pool = self._executor()
@@ -290,3 +301,4 @@ class _Job:
     deadline: float
     future: Future[str] = field(default_factory=Future)
     elapsed: float = 0.0
+    finished: float = 0.0

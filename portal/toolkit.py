@@ -46,6 +46,7 @@ from portal.portlet import (
     WindowState,
 )
 from portal.query import prefix_match
+from portal.query import run as run_prepared
 from portal.search import SearchResult, excerpt
 from portal.signin import sign_out
 from portal.todo import TodoItem, TodoSummary, todo_items, todo_summary
@@ -104,6 +105,7 @@ __all__ = [
     "publish",
     "publish_after_commit",
     "role_required",
+    "run_prepared",
     "setting",
     "sign_out",
     "subtree_ids",

@@ -153,3 +153,35 @@ def test_lazy_window_loads_after_the_shell(signed_in) -> None:  # type: ignore[n
     assert 'href="/page/inspector.home/f"' in html
     assert "loaded later" in auth.client.get("/w/inspector.home/f").get_data(as_text=True)
     assert "loaded later" in auth.client.get("/page/inspector.home/f").get_data(as_text=True)
+
+
+def test_a_window_done_after_its_own_deadline_is_a_timeout(bad_app: Flask) -> None:
+    """The page waits for its windows together (one wake-up) up to the latest deadline still
+    open, but each window is judged against its own: one that finishes after its deadline,
+    while the page still waits for a slower window, is a timeout, not its late output."""
+    from portal.aggregator import WindowRequest
+    from portal.auth import Principal
+    from portal.portlet import CachePolicy, Portlet
+
+    def late(_ctx: object) -> str:
+        time.sleep(0.4)
+        return "<p>too late</p>"
+
+    def patient(_ctx: object) -> str:
+        time.sleep(0.8)
+        return "<p>in time</p>"
+
+    windows = [
+        WindowRequest("late", Portlet(id="t_late", title="Late", render=late, timeout=0.2,
+                                      cache=CachePolicy(ttl=0)), {}),
+        WindowRequest("patient", Portlet(id="t_patient", title="Patient", render=patient,
+                                         timeout=3.0, cache=CachePolicy(ttl=0)), {}),
+    ]
+    principal = Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
+    with bad_app.test_request_context("/"):
+        out = bad_app.extensions["portal"].aggregator.render(
+            windows, principal, "zh_CN", keys=[None, None])
+    by_id = {w.window_id: w for w in out}
+    assert by_id["late"].status == "timeout"
+    assert "too late" not in by_id["late"].html
+    assert by_id["patient"].status == "ok" and "in time" in by_id["patient"].html

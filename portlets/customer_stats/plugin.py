@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.toolkit import (
     CachePolicy,
@@ -31,6 +31,7 @@ from portal.toolkit import (
     gettext,
     hookimpl,
     lazy_gettext,
+    run_prepared,
 )
 
 bp = Blueprint("customer_stats_portlet", __name__, template_folder="templates")
@@ -41,24 +42,36 @@ GRADE_BANDS = ((1, 10), (11, 20), (21, 30))
 MAX_FORMATS = 20
 
 
+def _counts_query() -> Any:
+    t = Customer.__table__.c
+    return (select(t.grade, t.business_format, func.count())
+            .where(t.status == "ACTIVE", t.org_unit_id.in_(bindparam("units", expanding=True)))
+            .group_by(t.grade, t.business_format))
+
+
+#: Built once (see ``toolkit.run_prepared``): the window renders on every request when the
+#: portlet cache is off.
+COUNTS = _counts_query()
+
+
 def figures(unit_ids: list[int]) -> dict[str, list[Any]]:
     """Active customers of *unit_ids* by grade band and by business format.
 
-    Grouping by the raw grade (at most 30 rows) and banding in Python keeps the SQL the same on
-    SQLite and PostgreSQL; both queries use the ``org_unit_id`` and ``status`` indexes.
+    One ``GROUP BY`` grade and format (at most 30 grades × a handful of formats) read once, then
+    summed both ways in Python: half the scanning of two ``GROUP BY``s, the same SQL on SQLite
+    and PostgreSQL, on the ``org_unit_id`` and ``status`` indexes.
     """
-    s = db_session()
-    active = (Customer.status == "ACTIVE") & Customer.org_unit_id.in_(unit_ids)
-    by_grade = dict(s.execute(select(Customer.grade, func.count()).where(active)
-                              .group_by(Customer.grade)).all())
-    formats = s.execute(select(Customer.business_format, func.count()).where(active)
-                        .group_by(Customer.business_format)
-                        .order_by(func.count().desc(), Customer.business_format)
-                        .limit(MAX_FORMATS)).all()
+    by_grade: dict[int, int] = {}
+    by_format: dict[str | None, int] = {}
+    for grade, business_format, n in run_prepared(COUNTS, {"units": unit_ids}):
+        by_grade[grade] = by_grade.get(grade, 0) + n
+        by_format[business_format] = by_format.get(business_format, 0) + n
+    # Most customers first, then by name (None, the unknown format, sorts first as in SQL).
+    formats = sorted(by_format.items(), key=lambda kv: (-kv[1], kv[0] is not None, kv[0] or ""))
     return {
         "grades": [(f"D{lo}–D{hi}", sum(n for g, n in by_grade.items() if lo <= g <= hi))
                    for lo, hi in GRADE_BANDS],
-        "formats": [(name or gettext("Unknown"), n) for name, n in formats],
+        "formats": [(name or gettext("Unknown"), n) for name, n in formats[:MAX_FORMATS]],
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 
 from portal.toolkit import (
     CachePolicy,
@@ -33,6 +33,7 @@ from portal.toolkit import (
     hookimpl,
     lazy_gettext,
     notification_for,
+    run_prepared,
 )
 from portlets.notices import service
 from portlets.notices.models import Notice, NoticeReceipt, NoticeTarget
@@ -41,20 +42,30 @@ from portlets.notices.views import bp
 HERE = Path(__file__).parent
 
 
+def _window_query(unread_only: bool) -> Any:
+    """The window's one query: the latest notices received, each row also carrying the
+    person's unread count (a window aggregate over all their receipts, or all their unread
+    ones: the same number; no rows, no unread). Built once per variant: the window renders on
+    every request when the portlet cache is off."""
+    n, r = Notice.__table__.c, NoticeReceipt.__table__.c
+    unread = func.count(case((r.read_at.is_(None), 1))).over().label("unread")
+    query = (select(n.id, n.title, n.sender_name, n.submitted_at, r.read_at, unread)
+             .join_from(Notice.__table__, NoticeReceipt.__table__, r.notice_id == n.id)
+             .where(r.person_id == bindparam("person_id")))
+    if unread_only:
+        query = query.where(r.read_at.is_(None))
+    return query.order_by(n.submitted_at.desc(), n.id.desc()).limit(bindparam("limit"))
+
+
+WINDOW = {False: _window_query(False), True: _window_query(True)}
+
+
 def render(ctx: RenderContext) -> str:
     """The homepage window: latest notices received, unread first in the badge."""
-    s = db_session()
-    limit = int(ctx.preferences["limit"])
-    query = (select(Notice.id, Notice.title, Notice.sender_name, Notice.submitted_at,
-                    NoticeReceipt.read_at)
-             .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
-             .where(NoticeReceipt.person_id == ctx.principal.person_id))
-    if ctx.preferences["unread_only"]:
-        query = query.where(NoticeReceipt.read_at.is_(None))
-    rows = s.execute(query.order_by(Notice.submitted_at.desc(), Notice.id.desc())
-                     .limit(limit)).all()
+    rows = run_prepared(WINDOW[bool(ctx.preferences["unread_only"])], {
+        "person_id": ctx.principal.person_id, "limit": int(ctx.preferences["limit"])}).all()
     return render_template("notices/portlet.html", rows=rows,
-                           unread=service.unread_count(s, ctx.principal.person_id))
+                           unread=rows[0].unread if rows else 0)
 
 
 PORTLET = Portlet(
@@ -130,14 +141,22 @@ TODO_LIMIT = 300
 SEARCH_LIMIT = 20
 
 
+def _todo_query() -> Any:
+    n, r = Notice.__table__.c, NoticeReceipt.__table__.c
+    return (select(n.id, n.title, n.submitted_at)
+            .join_from(Notice.__table__, NoticeReceipt.__table__, r.notice_id == n.id)
+            .where(r.person_id == bindparam("person_id"), r.read_at.is_(None))
+            .order_by(n.submitted_at.desc()).limit(TODO_LIMIT))
+
+
+#: Built once: the to-do window asks on every request when the portlet cache is off.
+TODO = _todo_query()
+
+
 @hookimpl
 def portal_todo_items(principal: Principal) -> Iterable[TodoItem]:
     """Unread notices are to-dos of the reader."""
-    rows = db_session().execute(
-        select(Notice.id, Notice.title, Notice.submitted_at)
-        .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
-        .where(NoticeReceipt.person_id == principal.person_id, NoticeReceipt.read_at.is_(None))
-        .order_by(Notice.submitted_at.desc()).limit(TODO_LIMIT)).all()
+    rows = run_prepared(TODO, {"person_id": principal.person_id}).all()
     source = str(lazy_gettext("Notice"))
     return [TodoItem(source=source, title=r.title,
                      url=url_for("notices.show", notice_id=r.id), created=r.submitted_at)
