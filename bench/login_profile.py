@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -41,6 +42,7 @@ import homepage as hp
 import login
 
 COUNTS: Counter[str] = Counter()
+TRACE = os.environ.get("PROFILE_TRACE", "")
 
 
 def _count_round_trips(app: Any) -> None:
@@ -56,6 +58,8 @@ def _count_round_trips(app: Any) -> None:
     def _sql(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         COUNTS["sql"] += 1
         COUNTS["sql: " + " ".join(statement.split())[:90]] += 1
+        if TRACE and TRACE in statement:  # where a statement comes from: PROFILE_TRACE=text
+            print("".join(traceback.format_stack(limit=12)[:-1]), file=sys.stderr)
 
     command = redis.Redis.execute_command
     pipeline = redis.client.Pipeline.execute
@@ -104,6 +108,7 @@ def _pkce() -> tuple[str, str]:
 
 
 def profile_oidc(app: Any, env: dict[str, str], args: argparse.Namespace) -> None:
+    """A client registered, codes obtained (untimed), then the code exchanges."""
     import oidc_token
 
     out = hp.run([hp.venv_tool("portal"), "oidc", "add-client", "--name", "营销系统",
@@ -136,7 +141,7 @@ def profile_oidc(app: Any, env: dict[str, str], args: argparse.Namespace) -> Non
     for body in bodies[:5]:  # warm-up
         exchange(body)
     _count_round_trips(app)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
     started = time.process_time()
     profiler.enable()
     for body in bodies[5:]:
@@ -146,12 +151,14 @@ def profile_oidc(app: Any, env: dict[str, str], args: argparse.Namespace) -> Non
 
 
 def profile_login(app: Any, args: argparse.Namespace) -> None:
+    """Every demo account signs in once (provisioned, linked, pools warm), then the
+    measured sign-ins, in turn."""
     client = app.test_client()
     users = login.USERS
     for user in users:  # every account once: provisioned and linked, pools warm
         _sign_in(client, user, args.password)
     _count_round_trips(app)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
     started = time.process_time()
     profiler.enable()
     for i in range(args.signins):
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--oidc", action="store_true", help="token requests instead")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--cpu", action="store_true",
+                        help="profile CPU time (time.process_time) instead of wall time")
     args = parser.parse_args(argv)
     args.pg = not args.sqlite
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
