@@ -34,6 +34,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -45,7 +46,7 @@ import threading
 import time
 import urllib.parse
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,26 @@ class LoadResult:
     post_p95_ms: float  # the POST alone (the password check, session, audit)
     count: int
     errors: int
+    #: CPU milliseconds per sign-in by component (server workers, slapd, this client), read
+    #: from /proc: what a sign-in costs whatever else the shared machine is doing.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds *pids* have used (threads included), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -142,8 +163,13 @@ def sign_in_once(conn: http.client.HTTPConnection, username: str, password: str)
     return took
 
 
-def load(label: str, port: int, password: str, seconds: float, connections: int) -> LoadResult:
-    """*connections* threads signing in for *seconds*."""
+def load(label: str, port: int, password: str, seconds: float, connections: int,
+         watched: dict[str, list[int]] | None = None) -> LoadResult:
+    """*connections* threads signing in for *seconds*; CPU of the *watched* processes (name ->
+    pids) and of this client counted per sign-in."""
+    watched = watched or {}
+    cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+    client_before = _own_cpu()
     deadline = time.monotonic() + seconds
     cycles: list[float] = []
     posts: list[float] = []
@@ -182,9 +208,13 @@ def load(label: str, port: int, password: str, seconds: float, connections: int)
     elapsed = time.monotonic() - began
     if errors:
         hp.log(f"{label}: {len(errors)} failed sign-ins, first: {errors[0]}")
+    n = max(len(cycles), 1)
+    cpu_ms = {name: 1000 * (cpu_seconds(pids) - cpu_before[name]) / n
+              for name, pids in watched.items()}
+    cpu_ms["client"] = 1000 * (_own_cpu() - client_before) / n
     return LoadResult(label, len(cycles) / elapsed, 1000 * _percentile(cycles, 50),
                       1000 * _percentile(cycles, 95), 1000 * _percentile(posts, 95),
-                      len(cycles), len(errors))
+                      len(cycles), len(errors), cpu_ms)
 
 
 def _median(results: list[LoadResult]) -> LoadResult:
@@ -192,7 +222,9 @@ def _median(results: list[LoadResult]) -> LoadResult:
                       statistics.median(r.p50_ms for r in results),
                       statistics.median(r.p95_ms for r in results),
                       statistics.median(r.post_p95_ms for r in results),
-                      sum(r.count for r in results), sum(r.errors for r in results))
+                      sum(r.count for r in results), sum(r.errors for r in results),
+                      {k: statistics.median(r.cpu_ms[k] for r in results)
+                       for k in results[0].cpu_ms})
 
 
 # --- the OpenID Connect token endpoint (issue 5) -------------------------------------------
@@ -292,6 +324,14 @@ def report(args: argparse.Namespace, floor: LoadResult, portal: LoadResult,
             print(f"{'':<24}  ! {r.errors} failed sign-ins out of {r.count + r.errors}: "
                   "this row is not valid")
     print()
+    print("CPU per sign-in (ms, from /proc; PostgreSQL and Redis are shared and not counted):")
+    for r in (floor, portal):
+        label = "floor" if r is floor else "portal"
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in r.cpu_ms.items())
+        print(f"  {label:<8}{parts}  — total {sum(r.cpu_ms.values()):.2f}")
+    print(f"  load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
+    print()
     if oidc is None:
         print("OIDC token endpoint: not measured here (--no-oidc, or no bench/oidc_token.py)")
     else:
@@ -352,10 +392,13 @@ def main(argv: list[str] | None = None) -> int:
                     conn.close()
                 hp.log(f"warm-up: {len(USERS)} accounts signed in once")
                 rounds: dict[str, list[LoadResult]] = {"floor": [], "portal": []}
+                watched = {"floor": {"workers": floor_server.workers()},
+                           "portal": {"workers": server.workers(),
+                                      "slapd": [slapd.process.pid]}}
                 for n in range(args.rounds):
                     for label, port in (("floor", floor_server.port), ("portal", server.port)):
                         rounds[label].append(load(label, port, args.password, args.duration,
-                                                  args.connections))
+                                                  args.connections, watched[label]))
                     hp.log(f"round {n + 1}: " + ", ".join(
                         f"{k} {v[-1].rate:,.1f}/s p95 {v[-1].p95_ms:.1f} ms"
                         for k, v in rounds.items()))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.toolkit import OrgUnit, Person, Post, PostAssignment
@@ -205,10 +205,12 @@ def username_of(attributes: Attributes, rules: ProvisioningRules) -> str | None:
     return username if username and len(username) <= MAX_USERNAME else None
 
 
-def person_query(username: str) -> Select[Person]:
+def person_query(username: str | BindParameter[str]) -> Select[Person]:
     """How provisioning reads a person: with their unit, assignments and posts in the same
     round trip (joined eager loads; read the result with ``.unique()``). A caller may add its
-    own columns (the LDAP backend adds the person's directory link) and pass the person on."""
+    own columns (the LDAP backend adds the person's directory link) and pass the person on;
+    with a ``bindparam`` for *username* it can build the statement once and keep it (building
+    one with its loader options costs more than running it)."""
     return select(Person).where(Person.username == username).options(
         joinedload(Person.org_unit),
         joinedload(Person.assignments).joinedload(PostAssignment.post))

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import bindparam
 
 from portal.signin import end_sessions_of
 from portal.toolkit import (
@@ -52,6 +53,9 @@ class LdapBackend:
     def __init__(self, directory: Directory, rules: ProvisioningRules) -> None:
         self.directory = directory
         self.rules = rules
+        # The person, their unit, posts and directory link in one round trip; built once.
+        self._person_and_link = person_query(bindparam("username")).add_columns(
+            DirectoryLink).outerjoin(DirectoryLink, DirectoryLink.person_id == Person.id)
 
     def authenticate(self, username: str, password: str) -> Identity | None:
         entry = self.directory.check_password(username, password)
@@ -61,12 +65,8 @@ class LdapBackend:
         stored_name = username_of(entry.attributes, self.rules)
         loaded = None
         if stored_name is not None:
-            # The person, their unit, posts and directory link in one round trip; link()
-            # below then finds the link in the session without a query of its own.
-            row = db.execute(
-                person_query(stored_name).add_columns(DirectoryLink).outerjoin(
-                    DirectoryLink, DirectoryLink.person_id == Person.id)
-            ).unique().first()
+            # link() below then finds the link in the session without a query of its own.
+            row = db.execute(self._person_and_link, {"username": stored_name}).unique().first()
             loaded = row[0] if row is not None else None
         try:
             result = provision_with_outcome(db, entry.attributes, self.rules, loaded=loaded)
