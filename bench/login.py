@@ -22,9 +22,14 @@ What is measured, all on 127.0.0.1 in a scratch folder removed afterwards:
    Interleaved rounds (floor, portal, floor, portal...), medians reported: the machine is
    throttled under sustained load, so only side-by-side figures compare.
 
+4. CPU milliseconds per sign-in of the servers' workers, slapd and this client, read from
+   /proc around each round: unlike the rates, they hold however loaded the shared machine is
+   (PostgreSQL and Redis serve everyone and are not counted).
+
 Targets (issue 5): >= 150 sign-ins/s and p95 <= 50 ms at 8 connections. The OpenID Connect
-token endpoint figure (>= 300 requests/s) is measured by ``bench/oidc_token.py`` when present;
-see :func:`oidc_token_figure`.
+token endpoint (>= 300 requests/s) is measured afterwards on the same portal with
+``bench/oidc_token.py``'s ``measure`` and its own floor (``--no-oidc`` skips it); see
+:func:`oidc_token_figure`.
 """
 
 from __future__ import annotations
