@@ -1,6 +1,7 @@
 """Benchmark of LDAP password sign-in against a bare Flask floor, measured in the same run.
 
     .venv/bin/python bench/login.py [--rounds 3] [--duration 8] [--connections 8] [--sqlite]
+                                    [--redis-db 15] [--no-oidc]
 
 It prints figures and never fails on a timing; it exits non-zero only when the measurement is
 invalid (a server or slapd does not start, a sign-in does not end on the homepage).
@@ -21,17 +22,24 @@ What is measured, all on 127.0.0.1 in a scratch folder removed afterwards:
    Interleaved rounds (floor, portal, floor, portal...), medians reported: the machine is
    throttled under sustained load, so only side-by-side figures compare.
 
+4. CPU milliseconds per sign-in of the servers' workers, slapd and this client, read from
+   /proc around each round: unlike the rates, they hold however loaded the shared machine is
+   (PostgreSQL and Redis serve everyone and are not counted).
+
 Targets (issue 5): >= 150 sign-ins/s and p95 <= 50 ms at 8 connections. The OpenID Connect
-token endpoint figure (>= 300 requests/s) is measured by ``bench/oidc_token.py`` when present;
-see :func:`oidc_token_figure`.
+token endpoint (>= 300 requests/s) is measured afterwards on the same portal with
+``bench/oidc_token.py``'s ``measure`` and its own floor (``--no-oidc`` skips it); see
+:func:`oidc_token_figure`.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -42,9 +50,8 @@ import textwrap
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +111,26 @@ class LoadResult:
     post_p95_ms: float  # the POST alone (the password check, session, audit)
     count: int
     errors: int
+    #: CPU milliseconds per sign-in by component (server workers, slapd, this client), read
+    #: from /proc: what a sign-in costs whatever else the shared machine is doing.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds *pids* have used (threads included), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -141,8 +168,13 @@ def sign_in_once(conn: http.client.HTTPConnection, username: str, password: str)
     return took
 
 
-def load(label: str, port: int, password: str, seconds: float, connections: int) -> LoadResult:
-    """*connections* threads signing in for *seconds*."""
+def load(label: str, port: int, password: str, seconds: float, connections: int,
+         watched: dict[str, list[int]] | None = None) -> LoadResult:
+    """*connections* threads signing in for *seconds*; CPU of the *watched* processes (name ->
+    pids) and of this client counted per sign-in."""
+    watched = watched or {}
+    cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+    client_before = _own_cpu()
     deadline = time.monotonic() + seconds
     cycles: list[float] = []
     posts: list[float] = []
@@ -181,9 +213,13 @@ def load(label: str, port: int, password: str, seconds: float, connections: int)
     elapsed = time.monotonic() - began
     if errors:
         hp.log(f"{label}: {len(errors)} failed sign-ins, first: {errors[0]}")
+    n = max(len(cycles), 1)
+    cpu_ms = {name: 1000 * (cpu_seconds(pids) - cpu_before[name]) / n
+              for name, pids in watched.items()}
+    cpu_ms["client"] = 1000 * (_own_cpu() - client_before) / n
     return LoadResult(label, len(cycles) / elapsed, 1000 * _percentile(cycles, 50),
                       1000 * _percentile(cycles, 95), 1000 * _percentile(posts, 95),
-                      len(cycles), len(errors))
+                      len(cycles), len(errors), cpu_ms)
 
 
 def _median(results: list[LoadResult]) -> LoadResult:
@@ -191,22 +227,50 @@ def _median(results: list[LoadResult]) -> LoadResult:
                       statistics.median(r.p50_ms for r in results),
                       statistics.median(r.p95_ms for r in results),
                       statistics.median(r.post_p95_ms for r in results),
-                      sum(r.count for r in results), sum(r.errors for r in results))
+                      sum(r.count for r in results), sum(r.errors for r in results),
+                      {k: statistics.median(r.cpu_ms[k] for r in results)
+                       for k in results[0].cpu_ms})
 
 
 # --- the OpenID Connect token endpoint (issue 5) -------------------------------------------
 
 
-def oidc_token_figure(base_url: str, env: dict[str, str], scratch: Path) -> Any | None:
-    """THE PLACE FOR THE OIDC TOKEN ENDPOINT FIGURE: ``bench/oidc_token.py`` (written with the
-    OpenID Connect provider) exposes ``measure(base_url, ...)``; it is called here with the
-    portal under test, so both figures come from the same run. ``None`` while it is absent."""
+def oidc_token_figure(base_url: str, env: dict[str, str], scratch: Path,
+                      args: argparse.Namespace) -> Any | None:
+    """The OpenID Connect token endpoint figures of the portal under test, from
+    ``bench/oidc_token.py``'s ``measure`` (code + PKCE exchange, then refresh), with a client
+    registered here and a demo account signing in through LDAP to obtain the codes: both
+    figures come from the same run. ``None`` with ``--no-oidc`` or without that module."""
+    if args.no_oidc:
+        return None
     try:
         import oidc_token  # type: ignore[import-not-found]
     except ImportError:
         return None
-    measure: Callable[..., Any] = oidc_token.measure
-    return measure(base_url, env=env, scratch=scratch)
+    out = hp.run([hp.venv_tool("portal"), "oidc", "add-client", "--name", "营销系统",
+                  "--first-party", "--redirect-uri", oidc_token.REDIRECT_URI, "--json"],
+                 env, timeout=120)
+    client = json.loads(out.strip().splitlines()[-1])
+    (scratch / "oidc_floor_app.py").write_text(oidc_token.FLOOR_APP)
+    floor_env = {k: v for k, v in env.items() if not k.startswith("PORTAL_")}
+    figures: dict[str, list[Any]] = {"floor": [], "code": [], "refresh": []}
+    with hp.gunicorn("oidc-floor", "oidc_floor_app:app", floor_env, scratch, "/",
+                     cwd=scratch) as floor:
+        oidc_token.measure_floor(floor.url, 200, scratch, args.connections)  # warm-up
+        for n in range(args.rounds):
+            figures["floor"].append(oidc_token.measure_floor(
+                floor.url, args.oidc_requests, scratch, args.connections))
+            got = oidc_token.measure(
+                base_url, client["client_id"], client["client_secret"], username=USERS[0],
+                password=args.password, requests=args.oidc_requests,
+                connections=args.connections, scratch=scratch)
+            for kind, value in got.items():
+                figures[kind].append(value)
+            hp.log(f"OIDC round {n + 1}: " + ", ".join(
+                f"{k} {v[-1].rps:,.0f}/s p95 {v[-1].p95_ms:.1f} ms" for k, v in figures.items()))
+    return {kind: (statistics.median(f.rps for f in values),
+                   statistics.median(f.p95_ms for f in values))
+            for kind, values in figures.items()}
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -220,7 +284,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sqlite", action="store_true",
                         help="the embedded SQLite database instead of PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--redis-db", type=int, default=15,
+                        help="Redis database for sessions, flushed before and after (15)")
+    parser.add_argument("--no-oidc", action="store_true",
+                        help="skip the OpenID Connect token endpoint figures")
+    parser.add_argument("--oidc-requests", type=int, default=1500,
+                        help="token requests per OIDC figure and round (1500)")
     args = parser.parse_args(argv)
+    hp.REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     args.pg = not args.sqlite  # for homepage.database()
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
     return args
@@ -258,10 +329,26 @@ def report(args: argparse.Namespace, floor: LoadResult, portal: LoadResult,
             print(f"{'':<24}  ! {r.errors} failed sign-ins out of {r.count + r.errors}: "
                   "this row is not valid")
     print()
+    print("CPU per sign-in (ms, from /proc; PostgreSQL and Redis are shared and not counted):")
+    for r in (floor, portal):
+        label = "floor" if r is floor else "portal"
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in r.cpu_ms.items())
+        print(f"  {label:<8}{parts}  — total {sum(r.cpu_ms.values()):.2f}")
+    print(f"  load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
+    print()
     if oidc is None:
-        print("OIDC token endpoint: not measured here (bench/oidc_token.py is not present)")
+        print("OIDC token endpoint: not measured here (--no-oidc, or no bench/oidc_token.py)")
     else:
-        print(f"OIDC token endpoint: {oidc}")
+        floor_rps = oidc["floor"][0]
+        print(f"{'OIDC POST /token':<24}{'requests/s':>11}{'p95 ms':>18}{'of floor':>10}  target")
+        for kind, (rps, p95) in oidc.items():
+            label = {"floor": "floor (bare Flask)", "code": "code + PKCE, RS256 ID",
+                     "refresh": "refresh (rotated)"}[kind]
+            ratio = f"{100 * rps / floor_rps:.1f} %" if floor_rps else "-"
+            target = "" if kind == "floor" else (
+                ">= 300/s: " + ("met" if rps >= 300 else "NOT met"))
+            print(f"{label:<24}{rps:>11,.0f}{p95:>18.1f}{ratio:>10}  {target}")
     print()
     print("Figures only: the machine is shared and noisy, compare ratios, not absolutes.")
 
@@ -310,14 +397,17 @@ def main(argv: list[str] | None = None) -> int:
                     conn.close()
                 hp.log(f"warm-up: {len(USERS)} accounts signed in once")
                 rounds: dict[str, list[LoadResult]] = {"floor": [], "portal": []}
+                watched = {"floor": {"workers": floor_server.workers()},
+                           "portal": {"workers": server.workers(),
+                                      "slapd": [slapd.process.pid]}}
                 for n in range(args.rounds):
                     for label, port in (("floor", floor_server.port), ("portal", server.port)):
                         rounds[label].append(load(label, port, args.password, args.duration,
-                                                  args.connections))
+                                                  args.connections, watched[label]))
                     hp.log(f"round {n + 1}: " + ", ".join(
                         f"{k} {v[-1].rate:,.1f}/s p95 {v[-1].p95_ms:.1f} ms"
                         for k, v in rounds.items()))
-                oidc = oidc_token_figure(server.url, ldap_env, scratch)
+                oidc = oidc_token_figure(server.url, ldap_env, scratch, args)
             hp.flush_redis()
         report(args, _median(rounds["floor"]), _median(rounds["portal"]), oidc)
         return 0

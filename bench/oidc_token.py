@@ -1,6 +1,7 @@
 """Benchmark of the OpenID Connect token endpoint against a bare-Flask floor.
 
     .venv/bin/python bench/oidc_token.py [--rounds 3] [--requests 1500] [--pg] [--no-redis]
+                                         [--redis-db 15]
 
 It prints figures and never fails on a timing; it exits non-zero only when the measurement
 itself is invalid (a server does not start, sign-in fails, a token request is refused).
@@ -344,7 +345,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a fresh PostgreSQL database on 127.0.0.1:5432 instead of SQLite")
     parser.add_argument("--customers", type=int, default=200, help="demo retailers (200)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--redis-db", type=int, default=15,
+                        help="Redis database for sessions, flushed before and after (15)")
     args = parser.parse_args(argv)
+    import homepage
+
+    homepage.REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
     if args.rounds < 1 or args.requests < 20 or args.connections < 1:
         parser.error("need --rounds >= 1, --requests >= 20 and --connections >= 1")

@@ -7,7 +7,10 @@ or an upstream OpenID Connect provider plug in without the core importing them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from portal.models import Person
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Identity:
     username: str
     backend: str
     attributes: dict[str, object] = field(default_factory=dict)
+    #: The person's row when the backend has just loaded (or provisioned) them in the
+    #: request's database session: ``person_for`` then takes it instead of querying again.
+    #: (Holding the row matters: the session's identity map keeps unchanged rows only weakly.)
+    person: Person | None = field(default=None, compare=False, repr=False)
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from portal.events import DomainEvent
     from portal.jobs import PeriodicJob
     from portal.live import LiveBadge
+    from portal.models import Person
     from portal.portlet import Portlet
     from portal.search import SearchResult
     from portal.signing import SignatureInfo
@@ -201,12 +202,13 @@ def portal_template_vars(principal: Principal | None) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def portal_posts_for(principal: Principal) -> list[str] | None:
+def portal_posts_for(principal: Principal, person: Person | None) -> list[str] | None:
     """Return the post codes *principal* holds, overriding the post assignments in the database.
 
     The first plugin that returns a list wins (e.g. an LDAP plugin mapping groups to posts);
     return ``None`` to leave the decision to the next one. The core's own implementation, which
-    reads post assignments, runs last.
+    reads post assignments, runs last. *person* is the person's row when the caller has it
+    (at sign-in): its assignments, once loaded, are read without a query.
     """
 
 

@@ -35,10 +35,13 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.created = created or time.time()
         self.last_seen = last_seen or self.created
         self.previous_sid: str | None = None
+        #: Whose session it was when read from the store (to drop the old id from their index).
+        self.opened_person_id = _person_of(data or {})
 
     def regenerate(self) -> None:
         """Give the session a new id (at sign-in), so an id planted before cannot be used."""
-        self.previous_sid = self.sid
+        if self.previous_sid is None:  # the stored id is the one to end, however many turns
+            self.previous_sid = self.sid
         self.sid = secrets.token_urlsafe(32)
         self.created = time.time()
         self.modified = True
@@ -105,6 +108,13 @@ class SessionStore:
     def delete(self, sid: str) -> None:
         raise NotImplementedError
 
+    def replace(self, previous: str, previous_person_id: int | None, sid: str,
+                data: dict[str, Any], created: float, last_seen: float, ttl: int) -> None:
+        """End session *previous* (of *previous_person_id*, if signed in) and save *sid*: a
+        session id rotated at sign-in. Stores that can do it in one round trip do."""
+        self.delete(previous)
+        self.save(sid, data, created, last_seen, ttl)
+
     def sessions_of(self, person_id: int) -> list[StoredSession]:
         raise NotImplementedError
 
@@ -134,13 +144,26 @@ class RedisSessionStore(SessionStore):
 
     def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
              ttl: int) -> None:
+        self.replace("", None, sid, data, created, last_seen, ttl)
+
+    def replace(self, previous: str, previous_person_id: int | None, sid: str,
+                data: dict[str, Any], created: float, last_seen: float, ttl: int) -> None:
+        """One round trip: the old id's key deleted (and dropped from its person's index),
+        the new one written and indexed."""
         doc = json.dumps({"d": data, "c": created, "s": last_seen}, separators=(",", ":"))
         person_id = _person_of(data)
-        if person_id is None:
+        if person_id is None and not previous:
             self.redis.set("portal:session:" + sid, doc, ex=max(ttl, 1))
             return
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=True)
+        if previous:
+            pipe.delete("portal:session:" + previous)
+            if previous_person_id is not None:
+                pipe.srem(self._index(previous_person_id), previous)
         pipe.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+        if person_id is None:
+            pipe.execute()
+            return
         pipe.sadd(self._index(person_id), sid)
         # The index outlives its members by at most the idle timeout; sessions_of() drops the
         # ids whose session expired in between.
@@ -278,9 +301,10 @@ class ServerSessionInterface(SessionInterface):
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
-        if session.previous_sid:
-            self.store.delete(session.previous_sid)
+        previous = session.previous_sid
         if not session:
+            if previous:
+                self.store.delete(previous)
             if not session.new:
                 self.store.delete(session.sid)
                 response.delete_cookie(name, domain=domain, path=path)
@@ -288,13 +312,19 @@ class ServerSessionInterface(SessionInterface):
         now = time.time()
         touch = now - session.last_seen > self.TOUCH_EVERY
         if not (session.modified or session.new or touch):
+            if previous:
+                self.store.delete(previous)
             return
         if "principal" in session and "_client" not in session and has_request_context():
             # Shown on the "my sessions" page, so people recognise their own devices.
             session["_client"] = {"ua": request.user_agent.string[:200],
                                   "ip": (request.remote_addr or "")[:64]}
         session.last_seen = now
-        self.store.save(session.sid, dict(session), session.created, now, self.idle)
+        if previous:
+            self.store.replace(previous, session.opened_person_id, session.sid, dict(session),
+                               session.created, now, self.idle)
+        else:
+            self.store.save(session.sid, dict(session), session.created, now, self.idle)
         # Secure when configured, and always when the request itself came over TLS.
         secure = self.get_cookie_secure(app) or (has_request_context() and request.is_secure)
         response.set_cookie(

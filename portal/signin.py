@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 
 
 def person_for(db: Session, identity: Identity) -> Person | None:
-    """The active person *identity* names, or ``None``."""
-    person = db.scalars(select(Person).where(Person.username == identity.username)).first()
+    """The active person *identity* names, or ``None``.
+
+    A backend that has the person's row loaded in *db* hands it over in ``identity.person``
+    (no query then); the user name must still match.
+    """
+    person = identity.person
+    if person is None or person not in db or person.username != identity.username:
+        person = db.scalars(select(Person).where(Person.username == identity.username)).first()
     if person is None or not person.active:
         return None
     return person

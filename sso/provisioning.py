@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import BindParameter, Select, select
+from sqlalchemy.orm import Session, joinedload
 
 from portal.toolkit import OrgUnit, Person, Post, PostAssignment
 
@@ -199,20 +199,40 @@ def provision(db: Session, attributes: Attributes, rules: ProvisioningRules) -> 
     return provision_with_outcome(db, attributes, rules).person
 
 
-def provision_with_outcome(db: Session, attributes: Attributes,
-                           rules: ProvisioningRules) -> Provisioned:
-    """:func:`provision`, telling whether the person was created, changed or already right."""
+def username_of(attributes: Attributes, rules: ProvisioningRules) -> str | None:
+    """The user name *attributes* give under *rules*, if it is one the portal can store."""
+    username = _Attrs(attributes).first(rules.username)
+    return username if username and len(username) <= MAX_USERNAME else None
+
+
+def person_query(username: str | BindParameter[str]) -> Select[Person]:
+    """How provisioning reads a person: with their unit, assignments and posts in the same
+    round trip (joined eager loads; read the result with ``.unique()``). A caller may add its
+    own columns (the LDAP backend adds the person's directory link) and pass the person on;
+    with a ``bindparam`` for *username* it can build the statement once and keep it (building
+    one with its loader options costs more than running it)."""
+    return select(Person).where(Person.username == username).options(
+        joinedload(Person.org_unit),
+        joinedload(Person.assignments).joinedload(PostAssignment.post))
+
+
+def provision_with_outcome(db: Session, attributes: Attributes, rules: ProvisioningRules, *,
+                           loaded: Person | None = None) -> Provisioned:
+    """:func:`provision`, telling whether the person was created, changed or already right.
+
+    *loaded* is the person's row when the caller has read it with :func:`person_query`
+    already (sign-in does, in the query that also reads what the caller needs): no second
+    query then. Ignored unless it carries the user name the attributes give.
+    """
     attrs = _Attrs(attributes)
     username = attrs.first(rules.username)
     if not username or len(username) > MAX_USERNAME:
         raise ProvisioningError(
             f"attribute {rules.username!r} must hold a user name of 1-{MAX_USERNAME} characters")
-    # One query for the person, their unit and their posts: sign-in runs this every time.
-    person = db.scalars(
-        select(Person).where(Person.username == username).options(
-            joinedload(Person.org_unit),
-            selectinload(Person.assignments).joinedload(PostAssignment.post))
-    ).first()
+    person = loaded if loaded is not None and loaded.username == username else None
+    if person is None:
+        # One query for the person, their unit and their posts: sign-in runs this every time.
+        person = db.scalars(person_query(username)).unique().first()
     created = person is None
     if person is None:
         person = Person(username=username, display_name=username, password_hash=None)

@@ -16,12 +16,28 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import bindparam
 
 from portal.signin import end_sessions_of
-from portal.toolkit import AuthBackend, DirectoryUnavailable, Identity, audit, db_session, hookimpl
+from portal.toolkit import (
+    AuthBackend,
+    DirectoryUnavailable,
+    Identity,
+    Person,
+    audit,
+    db_session,
+    hookimpl,
+)
 from sso.ldap.directory import Directory, LdapConfig
+from sso.ldap.models import DirectoryLink
 from sso.ldap.sync import SyncError, link, sync
-from sso.provisioning import ProvisioningError, ProvisioningRules, provision_with_outcome
+from sso.provisioning import (
+    ProvisioningError,
+    ProvisioningRules,
+    person_query,
+    provision_with_outcome,
+    username_of,
+)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -37,14 +53,23 @@ class LdapBackend:
     def __init__(self, directory: Directory, rules: ProvisioningRules) -> None:
         self.directory = directory
         self.rules = rules
+        # The person, their unit, posts and directory link in one round trip; built once.
+        self._person_and_link = person_query(bindparam("username")).add_columns(
+            DirectoryLink).outerjoin(DirectoryLink, DirectoryLink.person_id == Person.id)
 
     def authenticate(self, username: str, password: str) -> Identity | None:
         entry = self.directory.check_password(username, password)
         if entry is None:
             return None
         db = db_session()
+        stored_name = username_of(entry.attributes, self.rules)
+        loaded = None
+        if stored_name is not None:
+            # link() below then finds the link in the session without a query of its own.
+            row = db.execute(self._person_and_link, {"username": stored_name}).unique().first()
+            loaded = row[0] if row is not None else None
         try:
-            result = provision_with_outcome(db, entry.attributes, self.rules)
+            result = provision_with_outcome(db, entry.attributes, self.rules, loaded=loaded)
         except ProvisioningError as exc:
             log.error("LDAP entry %s cannot be a portal person: %s", entry.dn, exc)
             return None
@@ -52,7 +77,7 @@ class LdapBackend:
         if result.outcome == "created":
             audit(db, "person.provisioned", result.person.username, actor="ldap", dn=entry.dn)
         return Identity(username=result.person.username, backend=self.name,
-                        attributes=dict(entry.attributes))
+                        attributes=dict(entry.attributes), person=result.person)
 
 
 def load_rules(settings: dict[str, Any]) -> ProvisioningRules:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from portal.toolkit import audit, db_session, setting
 from sso.oidc import keys
 from sso.oidc.claims import Subject, claims_for, load_subject
-from sso.oidc.clients import find_client
+from sso.oidc.clients import cached_client, find_client
 from sso.oidc.logout import session_sid
 from sso.oidc.models import OidcAuthorizationCode, OidcClient, OidcToken, digest, now
 
@@ -219,10 +219,18 @@ def _random_token(*_args: Any, **_kwargs: Any) -> str:
     return secrets.token_urlsafe(32)
 
 
+def _query_client(client_id: str) -> OidcClient | None:
+    """The token endpoint reads clients through a short per-process cache; every other
+    endpoint (authorize above all, which issues codes) reads the database."""
+    if request.endpoint == "oidc_api.token":
+        return cached_client(db_session(), client_id)
+    return find_client(db_session(), client_id)
+
+
 def create_server(app: Flask) -> AuthorizationServer:
     settings = app.extensions["portal"].settings
     server = AuthorizationServer(
-        query_client=lambda client_id: find_client(db_session(), client_id),
+        query_client=_query_client,
         save_token=save_token)
     server.load_config({
         # 256 random bits from the OS in one call (Authlib's default draws a character at a time).

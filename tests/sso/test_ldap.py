@@ -12,9 +12,10 @@ from typing import Any
 import ldap
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.models import AuditEntry, OrgUnit, Person, Post, PostAssignment
+from portal.people import principal_for
 from sso.ldap.directory import Directory, LdapConfig
 from sso.ldap.models import DirectoryLink
 from tests.conftest import make_app
@@ -114,6 +115,37 @@ def test_the_session_carries_the_group_derived_posts_and_roles(app: Flask) -> No
     assert principal["posts"] == ["dept_head"] and principal["roles"] == ["manager"]
     assert principal["auth_method"] == "ldap" and principal["managed_units"]
     assert posts_of(app, "bumen01") == {"dept_head": True}  # 部门负责人 manages their unit
+
+
+def test_a_repeat_sign_in_reads_once_and_builds_the_principal_the_queries_build(
+        app: Flask) -> None:
+    """The hot path: one joined SELECT (person, unit, posts, directory link) and the audit
+    INSERT; the principal made from the loaded rows equals the one ``principal_for`` makes
+    with its own queries."""
+    assert login(app, "bumen01").status_code == 302  # provisioned and linked
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "web_session" not in statement:  # sessions live in the database here, not Redis
+            statements.append(" ".join(statement.split()))
+
+    engine = app.extensions["portal"].db.engine
+    client = app.test_client()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/login", data={"username": "bumen01", "password": PASSWORD})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 302
+    assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"], statements
+    assert "ldap_link" in statements[0] and "audit_log" in statements[1]
+    with client.session_transaction() as sess:
+        stored = sess["principal"]
+    with app.test_request_context():
+        s = app.extensions["portal"].db.session()
+        bumen = s.scalars(select(Person).where(Person.username == "bumen01")).one()
+        assert stored == principal_for(s, bumen, auth_method="ldap").to_dict()
+    assert stored["posts"] == ["dept_head"] and stored["managed_units"]
 
 
 def test_an_existing_person_is_brought_up_to_date_at_sign_in(app: Flask) -> None:

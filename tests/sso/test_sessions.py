@@ -83,6 +83,27 @@ def test_the_session_id_is_rotated_at_sign_in(store_app: Flask) -> None:
     assert loaded is not None and loaded[0]["locale"] == "en"  # the language survives
 
 
+def test_signing_in_again_ends_the_signed_in_session_and_unlists_it(store_app: Flask) -> None:
+    """The old id goes in the round trip that saves the new one, and leaves its person's
+    index too (Redis: the raw set, not only what ``sessions_of`` filters)."""
+    from portal.models import Person
+
+    client = sign_in(store_app)
+    first = sid_of(client)
+    client.post("/login", data={"username": "km", "password": PASSWORD})
+    second = sid_of(client)
+    assert first and second and first != second
+    store = interface(store_app).store
+    assert store.load(first) is None and store.load(second) is not None
+    with store_app.app_context():
+        s = store_app.extensions["portal"].db.session()
+        person_id = s.scalars(select(Person.id).where(Person.username == "km")).one()
+        assert [x.sid for x in interface(store_app).sessions_of(person_id)] == [second]
+    if store_app.extensions["portal"].settings["REDIS_URL"]:
+        members = redis.Redis.from_url(REDIS_URL).smembers(f"portal:person-sessions:{person_id}")
+        assert {m.decode() for m in members} == {second}
+
+
 def _age(app: Flask, sid: str, *, idle: float = 0, since_sign_in: float = 0) -> None:
     store = interface(app).store
     loaded = store.load(sid)
