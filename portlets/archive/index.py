@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from portal.toolkit import excerpt
 from portlets.archive import segment
@@ -190,17 +191,18 @@ def visible_to(unit_ids: list[int] | None) -> ColumnElement[bool]:
         return true()
     if not unit_ids:
         return ArchiveRecord.id.is_(None)
-    return _Visible(sorted({int(u) for u in unit_ids}))
+    return _Visible(tuple(sorted({int(u) for u in unit_ids})))
 
 
 class _Visible(ColumnElement[bool]):
     """``visible_to`` for a non-empty list of unit ids, compiled per database below."""
 
-    # Never cache the compiled form: the unit ids are part of its text on PostgreSQL.
-    inherit_cache = False
+    # The unit ids are part of the compiled text on PostgreSQL, so they are part of the
+    # statement's cache key: two scopes never share a compiled statement.
+    _traverse_internals = [("unit_ids", InternalTraversal.dp_plain_obj)]
     type = Boolean()
 
-    def __init__(self, unit_ids: list[int]) -> None:
+    def __init__(self, unit_ids: tuple[int, ...]) -> None:
         self.unit_ids = unit_ids
 
 
