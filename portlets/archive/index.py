@@ -201,6 +201,8 @@ class _Visible(ColumnElement[bool]):
     # statement's cache key: two scopes never share a compiled statement.
     _traverse_internals = [("unit_ids", InternalTraversal.dp_plain_obj)]
     type = Boolean()
+    # Both forms are complete conditions: no "= 1" appended where booleans are not native.
+    _is_implicitly_boolean = True
 
     def __init__(self, unit_ids: tuple[int, ...]) -> None:
         self.unit_ids = unit_ids
