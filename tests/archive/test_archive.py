@@ -160,6 +160,70 @@ def test_records_of_another_unit_are_not_found(db_app: Flask, org_db: Org) -> No
         assert access.visible_units(_session(db_app), zg) == sorted({org_db.city, org_db.unit_a})
 
 
+def test_search_follows_a_reindexed_record_and_repeats_alike(db_app: Flask, org_db: Org
+                                                            ) -> None:
+    """PostgreSQL matches on ``tsv_match`` (generated from ``tsv``) and ranks with ``tsv``:
+    both must follow a re-indexed record. The query is a literal in the statement (no
+    generic plan); repeating a search past psycopg's prepare threshold (five) must not change
+    its answer nor let another unit's record in."""
+    _archive_event(db_app, title="卷烟市场专项整治工作方案", number="嘉烟〔2026〕1号",
+                   unit_id=org_db.city, unit_ids=[org_db.unit_a])
+    _archive_event(db_app, title="桐乡专项整治总结", number="桐烟〔2026〕1号",
+                   unit_id=org_db.unit_b, unit_ids=[org_db.unit_b])
+    zg = _principal(db_app, org_db, "zg")          # in 海宁 (unit_a)
+    for _ in range(7):
+        assert _titles(db_app, zg, "专项整治") == ["卷烟市场专项整治工作方案"]
+        assert _titles(db_app, zg, "桐乡") == []
+    with db_app.app_context():
+        s = _session(db_app)
+        record = s.query(ArchiveRecord).filter_by(number="嘉烟〔2026〕1号").one()
+        record.title, record.body = "物流配送线路调整方案", "送货员按新线路配送。"
+        s.flush()
+        index.write(s, record)
+        s.commit()
+    assert _titles(db_app, zg, "专项整治") == []
+    assert _titles(db_app, zg, "物流配送") == ["物流配送线路调整方案"]
+    assert _titles(db_app, zg, "送货员") == ["物流配送线路调整方案"]
+
+
+def test_visibility_follows_every_change_of_access_rows(db_app: Flask, org_db: Org) -> None:
+    """On PostgreSQL the search reads the record's ``units`` (kept by triggers on
+    ``archive_access``) instead of probing ``archive_access``: an access row inserted,
+    moved to another unit or deleted, by any statement, must change who finds the record."""
+    _archive_event(db_app, title="海宁专卖所卷烟市场检查总结", number="海烟〔2026〕1号",
+                   unit_id=org_db.unit_a, unit_ids=[org_db.unit_a])
+    zg = _principal(db_app, org_db, "zg")          # in 海宁 (unit_a)
+    zg2 = _principal(db_app, org_db, "zg2")        # in 桐乡 (unit_b)
+    assert (_titles(db_app, zg, "检查总结"), _titles(db_app, zg2, "检查总结")) == (
+        ["海宁专卖所卷烟市场检查总结"], [])
+
+    def change(statement: Any) -> None:
+        with db_app.app_context():
+            s = _session(db_app)
+            s.execute(statement)
+            s.commit()
+
+    from sqlalchemy import delete, insert, update
+
+    record = ArchiveAccess.record_id == select_record_id(db_app)
+    change(update(ArchiveAccess).where(record).values(unit_id=org_db.unit_b))
+    assert (_titles(db_app, zg, "检查总结"), _titles(db_app, zg2, "检查总结")) == (
+        [], ["海宁专卖所卷烟市场检查总结"])
+    change(insert(ArchiveAccess).values(record_id=select_record_id(db_app),
+                                        unit_id=org_db.unit_a))
+    assert (_titles(db_app, zg, "检查总结"), _titles(db_app, zg2, "检查总结")) == (
+        ["海宁专卖所卷烟市场检查总结"], ["海宁专卖所卷烟市场检查总结"])
+    change(delete(ArchiveAccess).where(record))
+    assert (_titles(db_app, zg, "检查总结"), _titles(db_app, zg2, "检查总结")) == ([], [])
+    admin = _principal(db_app, org_db, "admin", roles=("admin",))
+    assert _titles(db_app, admin, "检查总结") == ["海宁专卖所卷烟市场检查总结"]
+
+
+def select_record_id(app: Flask) -> int:
+    with app.app_context():
+        return int(_session(app).query(ArchiveRecord.id).one()[0])
+
+
 def test_archive_page_filters_pages_and_refuses_bad_input(db_app: Flask, org_db: Org) -> None:
     for n in range(25):
         _archive_event(db_app, title=f"关于卷烟品牌培育的第{n}号报告", number=f"嘉烟〔2025〕{n}号",
