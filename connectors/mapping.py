@@ -129,6 +129,12 @@ class Lookups:
         self._person, self._org_unit = person, org_unit
         self._cache: dict[tuple[str, str], int | None] = {}
 
+    def remember(self, kind: str, found: Mapping[str, int | None]) -> None:
+        """Resolutions made in bulk beforehand (one query for a whole batch's staff codes
+        instead of one per code); ``None`` marks a code known to be unknown."""
+        for code, value in found.items():
+            self._cache[(kind, code)] = value
+
     def person(self, code: str) -> int:
         return self._resolve("person", code, self._person)
 
