@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.bulk import insert_rows
 from portal.models import OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ def emit_many(session: Session, events: Sequence[tuple[str, dict[str, Any]]]) ->
     """
     if not events:
         return
-    session.execute(insert(OutboxEvent), [{"type": type, "payload": payload, "attempts": 0}
-                                          for type, payload in events])
+    insert_rows(session, OutboxEvent.__table__,  # type: ignore[arg-type]
+                [{"type": type, "payload": payload, "attempts": 0} for type, payload in events])
     with contextlib.suppress(RuntimeError):
         g.portal_events_emitted = True
 

@@ -13,6 +13,7 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
+from portal.bulk import insert_rows, update_rows
 from portal.db import Model, after_commit, db_session
 from portal.events import DomainEvent, dispatch_pending, emit, emit_many
 from portal.jobs import PeriodicJob
@@ -87,6 +88,7 @@ __all__ = [
     "gettext",
     "hash_password",
     "hookimpl",
+    "insert_rows",
     "invalidate",
     "lazy_gettext",
     "login_required",
@@ -105,6 +107,7 @@ __all__ = [
     "subtree_ids",
     "todo_items",
     "todo_summary",
+    "update_rows",
     "verify_password",
 ]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, bindparam, cast, column, insert, select, update, values
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connectors.labels import FIELD_LABELS
@@ -27,7 +27,16 @@ from connectors.models import (
     Purchase,
 )
 from connectors.sync.matrix import MATRIX, recipients
-from portal.toolkit import Customer, Notification, OrgUnit, Person, notify, notify_many
+from portal.toolkit import (
+    Customer,
+    Notification,
+    OrgUnit,
+    Person,
+    insert_rows,
+    notify,
+    notify_many,
+    update_rows,
+)
 
 RECORD_MODELS: dict[str, type[Any]] = {"license_event": LicenseEvent, "case": Case,
                                        "purchase": Purchase, "delivery": Delivery}
@@ -39,8 +48,6 @@ TRACE_LINK = "/p/customer_trace/c/{id}"
 #: The customer columns a batch reads: its keys and every field a source may feed.
 CUSTOMER_COLUMNS = ("id", "license_no", "customer_code", *sorted(CUSTOMER_FIELDS - {
     "license_no", "customer_code"}))
-#: Rows of one ``UPDATE … FROM (VALUES …)``: well below PostgreSQL's 65,535 parameters.
-UPDATE_CHUNK = 1000
 
 
 class CustomerLike(Protocol):
@@ -115,6 +122,7 @@ class BatchApplier:
         self.now = now or datetime.now()
         self.link = portal_link
         self.result = BatchResult()
+        self.savepoints = False  # a savepoint per row: the batch is being applied again
 
     # ------------------------------------------------------------------ prefetch
     def _prefetch(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -173,6 +181,7 @@ class BatchApplier:
 
     # ------------------------------------------------------------------ rows
     def apply_all(self, rows: Sequence[Mapping[str, Any]], savepoints: bool = False) -> None:
+        self.savepoints = savepoints
         self._prefetch(rows)
         # One flush per batch (at commit), not one per query: the lookups below read only
         # what was already there before the batch.
@@ -222,10 +231,13 @@ class BatchApplier:
                     "customer_id": cid, "field": name, "source": self.source,
                     "value": v.value, "position": v.position, "synced_at": v.synced_at})
                 v.stored, v.dirty = True, False
-        if new:
-            self.s.execute(insert(FieldValue), new)
-        if changed:
-            self.s.execute(update(FieldValue), changed)  # by primary key
+        insert_rows(self.s, FieldValue.__table__, new)
+        update_rows(self.s, FieldValue.__table__, ("customer_id", "field", "source"),
+                    ("value", "position", "synced_at"), changed)
+        if self.new_records and not self.savepoints:  # nobody asks for their ids
+            insert_rows(self.s, RECORD_MODELS[self.stream.record or ""].__table__,
+                        list(self.new_records.values()))
+            self.new_records = {}
         if self.new_records:
             model = RECORD_MODELS[self.stream.record or ""]
             for row in self.s.execute(insert(model).returning(
@@ -234,9 +246,8 @@ class BatchApplier:
                 # Loaded again only if a later row of the batch changes it.
                 self.records[row.source_key] = row.id
             self.new_records = {}
-        if self.changes:
-            self.s.execute(insert(FieldChange), self.changes)
-            self.changes = []
+        insert_rows(self.s, FieldChange.__table__, self.changes)
+        self.changes = []
         if self.notices:
             notify_many(self.s, self.notices)
             self.notices = []
@@ -417,23 +428,9 @@ def change_notification(customer: CustomerLike, event: str, source: str,
 
 def update_customers(session: Session, columns: Sequence[str],
                      rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write *columns* of many customers (each row has ``id`` and those columns).
-
-    On PostgreSQL one ``UPDATE customer … FROM (VALUES …)`` per chunk (each value cast to its
-    column's type: VALUES infers types from the first row, which may be NULL); elsewhere
-    (SQLite) one executemany. ``updated_at`` follows its ``onupdate`` either way.
-    """
-    table = Customer.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        for chunk in _chunks(list(rows), UPDATE_CHUNK):
-            v = values(column("id", Integer), *(column(c) for c in columns), name="v").data(
-                [(r["id"], *(r[c] for c in columns)) for r in chunk])
-            session.execute(update(table).where(table.c.id == v.c.id).values(
-                {c: cast(v.c[c], table.c[c].type) for c in columns}))
-        return
-    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-        {c: bindparam(f"b_{c}") for c in columns}),
-        [{"b_id": r["id"], **{f"b_{c}": r[c] for c in columns}} for r in rows])
+    """Write *columns* of many customers (each row has ``id`` and those columns);
+    ``updated_at`` follows its ``onupdate``."""
+    update_rows(session, Customer.__table__, ("id",), columns, rows)
 
 
 def _raw(spec: FieldSpec, row: Mapping[str, Any]) -> Any:

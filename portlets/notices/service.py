@@ -23,6 +23,7 @@ from portal.toolkit import (
     after_commit,
     emit,
     gettext,
+    insert_rows,
     invalidate,
     people_in_units,
     people_with_posts,
@@ -230,7 +231,7 @@ def deliver_all(session: Session, notifications: Sequence[tuple[int, Notificatio
                                  "sender_id": None, "sender_name": sender, "kind": n.kind,
                                  "link": n.link, "event_id": e, "submitted_at": when}
                                 for e, n, _people in todo]))
-    session.execute(insert(NoticeReceipt), [
+    insert_rows(session, NoticeReceipt.__table__, [
         {"notice_id": notice_id, "person_id": p}
         for notice_id, (_e, _n, people) in zip(ids, todo, strict=True) for p in people])
     _announce(session, [(notice_id, n.title[:MAX_TITLE], people)
