@@ -97,6 +97,7 @@ def _dispatcher(config: dict[str, Any], stop: Any, result: Any) -> None:
     """The separate dispatch worker of ``--overlap``: the outbox loop of the portal worker,
     until told to stop and nothing is left; reports its CPU seconds."""
     sys.path.insert(0, str(ROOT))
+    from connectors.sync.engine import DISPATCH_BATCH
     from portal.app import create_app
     from portal.events import dispatch_pending
 
@@ -112,10 +113,6 @@ def _dispatcher(config: dict[str, Any], stop: Any, result: Any) -> None:
             time.sleep(0.05)  # nothing pending: poll again soon, as the worker does
     result.value = time.process_time() - cpu0
     app.extensions["portal"].db.engine.dispose()
-
-
-#: Events per dispatch transaction, as the sync engine dispatches them.
-DISPATCH_BATCH = 500
 
 
 def main() -> int:
@@ -135,7 +132,7 @@ def main() -> int:
     from connectors.registry import sim_urls
     from connectors.sim.schemas import zm_xkz, zm_xkz_bd
     from connectors.sim.systems import SimSystems
-    from connectors.sync.engine import SyncEngine
+    from connectors.sync.engine import DISPATCH_BATCH, SyncEngine
     from portal.app import create_app
     from portal.demo.generate import run as demo
     from portal.events import dispatch_pending
