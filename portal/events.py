@@ -84,12 +84,11 @@ def dispatch_pending(app: Flask, limit: int = 500, batch: int = 100) -> int:
     for start in range(0, len(ids), size):
         chunk = ids[start:start + size]
         with state.db.transaction() as s:
+            t = OutboxEvent.__table__.c  # plain columns: no ORM loading per event
             events = [DomainEvent(r.id, r.type, dict(r.payload), r.created_at)
-                      for r in s.execute(select(
-                          OutboxEvent.id, OutboxEvent.type, OutboxEvent.payload,
-                          OutboxEvent.created_at).where(
-                          OutboxEvent.id.in_(chunk), OutboxEvent.dispatched_at.is_(None))
-                          .order_by(OutboxEvent.id).with_for_update(skip_locked=True))]
+                      for r in s.execute(select(t.id, t.type, t.payload, t.created_at).where(
+                          t.id.in_(chunk), t.dispatched_at.is_(None))
+                          .order_by(t.id).with_for_update(skip_locked=True))]
             if events:
                 delivered += _dispatch_batch(s, events, handlers)
     return delivered

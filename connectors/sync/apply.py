@@ -172,11 +172,11 @@ class BatchApplier:
             self.lookups.remember(kind, found)
 
     def _load_values(self, customer_ids: Sequence[int]) -> None:
+        fv = FieldValue.__table__.c  # plain columns: no ORM loading for ten thousand rows
         for chunk in _chunks(list(customer_ids), 500):
             for cid, name, value, position, synced_at in self.s.execute(select(
-                    FieldValue.customer_id, FieldValue.field, FieldValue.value,
-                    FieldValue.position, FieldValue.synced_at).where(
-                    FieldValue.customer_id.in_(chunk), FieldValue.source == self.source)):
+                    fv.customer_id, fv.field, fv.value, fv.position, fv.synced_at).where(
+                    fv.customer_id.in_(chunk), fv.source == self.source)):
                 self.values[(cid, name)] = _Value(value, position, synced_at, stored=True)
 
     # ------------------------------------------------------------------ rows
