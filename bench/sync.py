@@ -93,9 +93,11 @@ class CpuMeter:
         return time.process_time() - self.py0, pg
 
 
-def _dispatcher(config: dict[str, Any], stop: Any, result: Any) -> None:
+def _dispatcher(config: dict[str, Any], stop: Any, drained: Any, leave: Any,
+                result: Any) -> None:
     """The separate dispatch worker of ``--overlap``: the outbox loop of the portal worker,
-    until told to stop and nothing is left; reports its CPU seconds."""
+    until told to stop and nothing is left; reports its CPU seconds, then keeps its database
+    connections open until told to leave (their backends' CPU is measured first)."""
     sys.path.insert(0, str(ROOT))
     from connectors.sync.engine import DISPATCH_BATCH
     from portal.app import create_app
@@ -112,6 +114,8 @@ def _dispatcher(config: dict[str, Any], stop: Any, result: Any) -> None:
                 break
             time.sleep(0.05)  # nothing pending: poll again soon, as the worker does
     result.value = time.process_time() - cpu0
+    drained.set()
+    leave.wait()
     app.extensions["portal"].db.engine.dispose()
 
 
@@ -178,8 +182,10 @@ def main() -> int:
             worker = None
             if args.overlap:
                 ctx = multiprocessing.get_context("spawn")
-                stop, worker_cpu = ctx.Event(), ctx.Value("d", 0.0)
-                worker = ctx.Process(target=_dispatcher, args=(config, stop, worker_cpu))
+                stop, drained, leave = ctx.Event(), ctx.Event(), ctx.Event()
+                worker_cpu = ctx.Value("d", 0.0)
+                worker = ctx.Process(target=_dispatcher,
+                                     args=(config, stop, drained, leave, worker_cpu))
                 worker.start()
                 time.sleep(3)  # its start-up (imports, app) is not the engine's time
             meter = CpuMeter(None if args.sqlite else dropped[0])
@@ -190,7 +196,7 @@ def main() -> int:
             t1 = time.perf_counter()
             if worker is not None:
                 stop.set()
-                worker.join()
+                drained.wait()
             else:
                 while dispatch_pending(app, limit=2000, batch=DISPATCH_BATCH):
                     pass
@@ -200,6 +206,8 @@ def main() -> int:
             py_cpu, pg_cpu = meter.read()
             if worker is not None:
                 py_cpu += worker_cpu.value
+                leave.set()
+                worker.join()
             s = app.extensions["portal"].db.session()
             count = lambda q: int(s.scalar(q) or 0)  # noqa: E731
             events = count(select(func.count()).select_from(LicenseEvent))
