@@ -232,9 +232,10 @@ def main() -> int:
             mode = "overlapped" if worker is not None else "one after the other"
             print(f"  total:    {events} changes with their notices in {t2 - t0:.2f} s = "
                   f"{events / (t2 - t0):,.0f} change events/s, {mode} (target ≥ 2,000/s)")
-            print(f"  CPU:      {1000 * py_cpu / max(events, 1):.2f} ms Python + "
-                  f"{1000 * pg_cpu / max(events, 1):.2f} ms PostgreSQL per change; load "
-                  f"average {os.getloadavg()[0]:.1f}")
+            server = "" if args.sqlite else \
+                f" + {1000 * pg_cpu / max(events, 1):.2f} ms PostgreSQL"
+            print(f"  CPU:      {1000 * py_cpu / max(events, 1):.2f} ms Python{server} per "
+                  f"change; load average {os.getloadavg()[0]:.1f}")
             if profiler:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(
                     r"connectors|portal|portlets", 40)
