@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flask import Flask, current_app, g, url_for
@@ -51,9 +51,9 @@ class LiveMessage:
     refresh: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["refresh"] = list(self.refresh)
-        return data
+        # By hand: ``asdict`` deep-copies, and a sync batch announces thousands of notices.
+        return {"type": self.type, "key": self.key, "title": self.title, "link": self.link,
+                "refresh": list(self.refresh)}
 
 
 @dataclass(frozen=True)

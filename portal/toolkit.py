@@ -13,8 +13,9 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
+from portal.bulk import insert_rows, update_rows
 from portal.db import Model, after_commit, db_session
-from portal.events import DomainEvent, dispatch_pending, emit
+from portal.events import DomainEvent, dispatch_pending, emit, emit_many
 from portal.jobs import PeriodicJob
 from portal.live import LiveBadge, LiveMessage, publish, publish_after_commit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
@@ -24,6 +25,7 @@ from portal.notify import (
     channel_names,
     notification_for,
     notify,
+    notify_many,
 )
 from portal.passwords import hash_password, verify_password
 from portal.people import (
@@ -88,16 +90,19 @@ __all__ = [
     "db_session",
     "dispatch_pending",
     "emit",
+    "emit_many",
     "excerpt",
     "gettext",
     "hash_password",
     "hookimpl",
+    "insert_rows",
     "invalidate",
     "lazy_gettext",
     "login_required",
     "ngettext",
     "notification_for",
     "notify",
+    "notify_many",
     "people_in_units",
     "people_with_posts",
     "prefix_match",
@@ -111,6 +116,7 @@ __all__ = [
     "subtree_ids",
     "todo_items",
     "todo_summary",
+    "update_rows",
     "verify_password",
 ]
 

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.events import DomainEvent, dispatch_pending
-from portal.notify import Notification, notify
+from portal.notify import Notification, notify, notify_many
 from portlets.notices import plugin as notices_plugin
 from portlets.notices.models import Notice, NoticeReceipt
 from tests.conftest import Auth, seed_org
@@ -82,3 +82,27 @@ def test_recipient_sees_it_in_the_notices_window(app: Flask) -> None:
     other = app.test_client()
     Auth(other).login("sh")
     assert "许可证变更" not in other.get("/p/notices/").get_data(as_text=True)
+
+
+def test_notify_many_queues_all_in_one_go(db_app: Flask) -> None:
+    org = seed_org(db_app)
+    with db_app.app_context():
+        s = db_app.extensions["portal"].db.session()
+        notify_many(s, [_notification(org, title=f"变更 {i}") for i in range(3)]
+                    + [_notification(org, recipients=())])  # nobody to tell: skipped
+        s.commit()
+        assert dispatch_pending(db_app) == 3
+        titles = set(s.scalars(select(Notice.title).where(Notice.event_id.is_not(None))))
+        assert titles == {"变更 0", "变更 1", "变更 2"}
+        assert s.scalar(select(func.count(NoticeReceipt.id))) == 6  # two people each
+
+
+def test_notify_many_queues_none_if_one_is_invalid(db_app: Flask) -> None:
+    org = seed_org(db_app)
+    with db_app.app_context():
+        s = db_app.extensions["portal"].db.session()
+        with pytest.raises(ValueError, match="path on this portal"):
+            notify_many(s, [_notification(org), _notification(org, link="//evil.example/")])
+        s.commit()
+        assert dispatch_pending(db_app) == 0
+        assert s.scalar(select(func.count(Notice.id))) == 0

@@ -7,16 +7,16 @@ with the watermark, so a batch is all there or not there at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connectors.labels import FIELD_LABELS
-from connectors.mapping import Lookups, Malformed, StreamSpec
+from connectors.mapping import CUSTOMER_FIELDS, FieldSpec, Lookups, Malformed, StreamSpec
 from connectors.models import (
     Case,
     Delivery,
@@ -27,7 +27,16 @@ from connectors.models import (
     Purchase,
 )
 from connectors.sync.matrix import MATRIX, recipients
-from portal.toolkit import Customer, Notification, OrgUnit, Person, notify
+from portal.toolkit import (
+    Customer,
+    Notification,
+    OrgUnit,
+    Person,
+    insert_rows,
+    notify,
+    notify_many,
+    update_rows,
+)
 
 RECORD_MODELS: dict[str, type[Any]] = {"license_event": LicenseEvent, "case": Case,
                                        "purchase": Purchase, "delivery": Delivery}
@@ -36,6 +45,34 @@ STAFF = ("inspector_id", "account_manager_id", "deliveryman_id")
 #: address change for the delivery route).
 REFINABLE = frozenset({None, "LICENSE_CHANGED"})
 TRACE_LINK = "/p/customer_trace/c/{id}"
+#: The customer columns a batch reads: its keys and every field a source may feed.
+CUSTOMER_COLUMNS = ("id", "license_no", "customer_code", *sorted(CUSTOMER_FIELDS - {
+    "license_no", "customer_code"}))
+
+
+class CustomerLike(Protocol):
+    """What a change notice needs of a customer: an ORM ``Customer`` or a batch's row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def license_no(self) -> str: ...
+
+
+class _Customer:
+    """A customer row as a batch sees it: plain attributes (``CUSTOMER_COLUMNS``), changed in
+    place and written back by ``update_customers`` — one statement per batch and set of
+    changed columns, where ORM objects cost a tracked object and an ``UPDATE`` each."""
+
+    id: int
+    name: str
+    license_no: str
+    status: str
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.__dict__.update(row)
 
 
 @dataclass
@@ -85,16 +122,19 @@ class BatchApplier:
         self.now = now or datetime.now()
         self.link = portal_link
         self.result = BatchResult()
+        self.savepoints = False  # a savepoint per row: the batch is being applied again
 
     # ------------------------------------------------------------------ prefetch
     def _prefetch(self, rows: Sequence[Mapping[str, Any]]) -> None:
         st = self.stream
         keys = {str(r[st.match.column]).strip() for r in rows if r.get(st.match.column)}
-        column = getattr(Customer, st.match.name)
-        self.customers: dict[str, Customer] = {}
-        for chunk in _chunks(sorted(keys), 500):
-            for c in self.s.scalars(select(Customer).where(column.in_(chunk))):
-                self.customers[getattr(c, st.match.name)] = c
+        self.customers: dict[str, _Customer] = {}
+        self.by_id: dict[int, _Customer] = {}
+        self.dirty: dict[int, set[str]] = {}  # customer id → columns changed, not written
+        self.notices: list[Notification] = []
+        self._texts: dict[str | int, str] = {}
+        self._load_customers(st.match.name, sorted(keys))
+        self._prefetch_lookups(rows)
         self.values: dict[tuple[int, str], _Value] = {}
         self.changes: list[dict[str, Any]] = []
         if st.fields:
@@ -109,16 +149,39 @@ class BatchApplier:
                         model.source == self.source, model.source_key.in_(chunk))):
                     self.records[rec.source_key] = rec
 
+    def _load_customers(self, by: str, keys: Sequence[Any]) -> None:
+        table = Customer.__table__
+        for chunk in _chunks(list(keys), 500):
+            for row in self.s.execute(select(*(table.c[c] for c in CUSTOMER_COLUMNS))
+                                      .where(table.c[by].in_(chunk))).mappings():
+                c = _Customer(row)
+                self.customers[getattr(c, self.stream.match.name)] = self.by_id[c.id] = c
+
+    def _prefetch_lookups(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The batch's staff numbers and unit codes, resolved in one query per kind."""
+        st = self.stream
+        specs = [f for f in (st.match, *st.fields, *st.record_fields) if f.codes is None]
+        for kind, model, code_column in (("person", Person, Person.username),
+                                         ("org_unit", OrgUnit, OrgUnit.code)):
+            codes = sorted({str(v) for f in specs if f.type == kind for r in rows
+                            if (v := _raw(f, r)) is not None})
+            found: dict[str, int | None] = dict.fromkeys(codes)
+            for chunk in _chunks(codes, 500):
+                found.update((code, pid) for code, pid in self.s.execute(
+                    select(code_column, model.id).where(code_column.in_(chunk))))
+            self.lookups.remember(kind, found)
+
     def _load_values(self, customer_ids: Sequence[int]) -> None:
+        fv = FieldValue.__table__.c  # plain columns: no ORM loading for ten thousand rows
         for chunk in _chunks(list(customer_ids), 500):
             for cid, name, value, position, synced_at in self.s.execute(select(
-                    FieldValue.customer_id, FieldValue.field, FieldValue.value,
-                    FieldValue.position, FieldValue.synced_at).where(
-                    FieldValue.customer_id.in_(chunk), FieldValue.source == self.source)):
+                    fv.customer_id, fv.field, fv.value, fv.position, fv.synced_at).where(
+                    fv.customer_id.in_(chunk), fv.source == self.source)):
                 self.values[(cid, name)] = _Value(value, position, synced_at, stored=True)
 
     # ------------------------------------------------------------------ rows
     def apply_all(self, rows: Sequence[Mapping[str, Any]], savepoints: bool = False) -> None:
+        self.savepoints = savepoints
         self._prefetch(rows)
         # One flush per batch (at commit), not one per query: the lookups below read only
         # what was already there before the batch.
@@ -137,7 +200,10 @@ class BatchApplier:
                 else:
                     self.apply(row)
             except Malformed as exc:
-                self._forget_pending()
+                # Without savepoints a malformed row raised before changing anything; with
+                # them, its savepoint is gone and what it changed in memory must go too.
+                if savepoints:
+                    self._forget_pending()
                 self.quarantine(row, str(exc))
             except Exception as exc:
                 if not savepoints:
@@ -146,7 +212,18 @@ class BatchApplier:
                 self.quarantine(row, _db_reason(exc))
 
     def _write_pending(self) -> None:
-        """Field values and history of the rows applied since the last call, in bulk."""
+        """Customer fields, field values, records, history and change notices of the rows
+        applied since the last call, in bulk."""
+        if self.dirty:
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for cid, cols in self.dirty.items():
+                key = tuple(sorted(cols))
+                c = self.by_id[cid]
+                groups.setdefault(key, []).append(
+                    {"id": cid, **{col: getattr(c, col) for col in key}})
+            for cols, changed_rows in groups.items():
+                update_customers(self.s, cols, changed_rows)
+            self.dirty = {}
         new, changed = [], []
         for (cid, name), v in self.values.items():
             if v.dirty:
@@ -154,10 +231,13 @@ class BatchApplier:
                     "customer_id": cid, "field": name, "source": self.source,
                     "value": v.value, "position": v.position, "synced_at": v.synced_at})
                 v.stored, v.dirty = True, False
-        if new:
-            self.s.execute(insert(FieldValue), new)
-        if changed:
-            self.s.execute(update(FieldValue), changed)  # by primary key
+        insert_rows(self.s, FieldValue.__table__, new)
+        update_rows(self.s, FieldValue.__table__, ("customer_id", "field", "source"),
+                    ("value", "position", "synced_at"), changed)
+        if self.new_records and not self.savepoints:  # nobody asks for their ids
+            insert_rows(self.s, RECORD_MODELS[self.stream.record or ""].__table__,
+                        list(self.new_records.values()))
+            self.new_records = {}
         if self.new_records:
             model = RECORD_MODELS[self.stream.record or ""]
             for row in self.s.execute(insert(model).returning(
@@ -166,16 +246,23 @@ class BatchApplier:
                 # Loaded again only if a later row of the batch changes it.
                 self.records[row.source_key] = row.id
             self.new_records = {}
-        if self.changes:
-            self.s.execute(insert(FieldChange), self.changes)
-            self.changes = []
+        insert_rows(self.s, FieldChange.__table__, self.changes)
+        self.changes = []
+        if self.notices:
+            notify_many(self.s, self.notices)
+            self.notices = []
 
     def _forget_pending(self) -> None:
         """A row failed after changing values in memory (a savepoint rolled back): read the
         values of what it touched again, as the database has them."""
         dirty = {cid for (cid, _f), v in self.values.items() if v.dirty}
         self.values = {k: v for k, v in self.values.items() if k[0] not in dirty}
-        self.changes = []
+        self.changes, self.notices = [], []
+        touched = sorted(self.dirty)
+        self.dirty = {}
+        for cid in touched:
+            del self.customers[getattr(self.by_id.pop(cid), self.stream.match.name)]
+        self._load_customers("id", touched)
         for key in self.new_records:
             del self.records[key]
         self.new_records = {}
@@ -232,9 +319,24 @@ class BatchApplier:
                                  "changed_at": self.now})
         for event in events:
             self.result.events += 1
-            tell(self.s, customer, event, self.source, changes, occurred, self.link)
+            notice = change_notification(customer, event, self.source, changes, occurred,
+                                         self.link, translate=self._translate)
+            if notice is not None:
+                self.notices.append(notice)
 
-    def _apply_fields(self, customer: Customer, values: Mapping[str, tuple[Any, Any]],
+    def _translate(self, message: Any) -> str:
+        """A message in the default language, translated once per batch (the lazy messages
+        are module constants, so their identity is a key)."""
+        key = message if isinstance(message, str) else id(message)
+        if key not in self._texts:
+            self._texts[key] = str(message)
+        return self._texts[key]
+
+    def _set(self, customer: _Customer, name: str, value: Any) -> None:
+        setattr(customer, name, value)
+        self.dirty.setdefault(customer.id, set()).add(name)
+
+    def _apply_fields(self, customer: _Customer, values: Mapping[str, tuple[Any, Any]],
                       position: int) -> dict[str, tuple[Any, Any]]:
         changes: dict[str, tuple[Any, Any]] = {}
         for name, (spec, value) in values.items():
@@ -253,18 +355,18 @@ class BatchApplier:
             old = getattr(customer, name)
             if old == value:
                 continue
-            setattr(customer, name, value)
+            self._set(customer, name, value)
             changes[name] = (old, value)
         if changes.keys() & set(STAFF) and customer.status == "PENDING" and _has_staff(customer):
             wanted = self.s.scalar(select(FieldValue.value).where(
                 FieldValue.customer_id == customer.id, FieldValue.field == "status")
                 .order_by(FieldValue.synced_at.desc()).limit(1))
             if wanted == "ACTIVE":
-                customer.status = "ACTIVE"
+                self._set(customer, "status", "ACTIVE")
                 changes["status"] = ("PENDING", "ACTIVE")
         return changes
 
-    def _apply_record(self, customer: Customer, key: str, values: Mapping[str, Any]) -> bool:
+    def _apply_record(self, customer: _Customer, key: str, values: Mapping[str, Any]) -> bool:
         rec = self.records.get(key)
         clean = {k: v for k, v in values.items() if v is not None or k in ("closed_on",)}
         if rec is None:  # new: a plain row, inserted in bulk with the batch
@@ -286,35 +388,59 @@ class BatchApplier:
         return changed
 
 
-def tell(session: Session, customer: Customer, event: str, source: str,
+def tell(session: Session, customer: CustomerLike, event: str, source: str,
          changes: Mapping[str, tuple[Any, Any]] | None = None, occurred: date | None = None,
          link: str = TRACE_LINK, note: str = "") -> bool:
     """The change event: a notification of kind ``customer.<event>`` to the people the matrix
-    names, written to the outbox with the change (``notify``). Its ``params`` carry the
-    customer and the event for channels with templates (SMS) and for plugins that react to
-    customer changes. Returns whether anybody was told."""
+    names, written to the outbox with the change (``notify``). Returns whether anybody was
+    told."""
+    notice = change_notification(customer, event, source, changes, occurred, link, note)
+    if notice is None:
+        return False  # nobody to tell (no staff yet): the change is still in the timeline
+    notify(session, notice)
+    return True
+
+
+def change_notification(customer: CustomerLike, event: str, source: str,
+                        changes: Mapping[str, tuple[Any, Any]] | None = None,
+                        occurred: date | None = None, link: str = TRACE_LINK, note: str = "",
+                        translate: Callable[[Any], str] = str) -> Notification | None:
+    """The notification of a change event, ``None`` when the matrix names nobody. Its
+    ``params`` carry the customer and the event for channels with templates (SMS) and for
+    plugins that react to customer changes. *translate* renders the lazy messages (a batch
+    caches them)."""
     changes = changes or {}
     people = recipients(event, {col: getattr(customer, col) for col in STAFF})
     if not people:
-        return False  # nobody to tell (no staff yet): the change is still in the timeline
-    title = str(MATRIX[event][1]) % {"name": customer.name, "license_no": customer.license_no}
-    body = "；".join(f"{_label(f)}：{text(o) or '—'} → {text(n) or '—'}"
+        return None
+    title = translate(MATRIX[event][1]) % {"name": customer.name,
+                                          "license_no": customer.license_no}
+    body = "；".join(f"{translate(FIELD_LABELS.get(f, f))}：{text(o) or '—'} → {text(n) or '—'}"
                     for f, (o, n) in changes.items() if f not in STAFF)
     head = f"{customer.name}（{customer.license_no}）{note}"
-    notify(session, Notification(
+    return Notification(
         kind=f"customer.{event.lower()}", title=title[:200],
         body=(head + (f"\n{body}" if body else ""))[:2000],
         link=link.format(id=customer.id), recipients=people,
         params={"customer_id": str(customer.id), "license_no": customer.license_no,
-                "event": event, "source": source, "occurred_on": text(occurred) or ""}))
-    return True
+                "event": event, "source": source, "occurred_on": text(occurred) or ""})
 
 
-def _label(field_name: str) -> str:
-    return str(FIELD_LABELS.get(field_name, field_name))
+def update_customers(session: Session, columns: Sequence[str],
+                     rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write *columns* of many customers (each row has ``id`` and those columns);
+    ``updated_at`` follows its ``onupdate``."""
+    update_rows(session, Customer.__table__, ("id",), columns, rows)
 
 
-def _has_staff(customer: Customer) -> bool:
+def _raw(spec: FieldSpec, row: Mapping[str, Any]) -> Any:
+    try:
+        return spec.raw(row)
+    except Malformed:
+        return None  # quarantined when the row itself is applied
+
+
+def _has_staff(customer: _Customer) -> bool:
     return all(getattr(customer, col) is not None for col in STAFF)
 
 

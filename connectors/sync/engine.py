@@ -25,6 +25,9 @@ from connectors.sync.apply import BatchApplier, BatchResult, lookups_for
 from portal.toolkit import Notification, gettext, notify, people_with_posts
 
 log = logging.getLogger(__name__)
+#: Outbox events per dispatch transaction after a sync batch: a batch raises hundreds of
+#: notices, and each dispatch transaction costs a handful of statements whatever its size.
+DISPATCH_BATCH = 500
 
 
 @dataclass
@@ -224,7 +227,7 @@ class SyncEngine:
     def _dispatch(self) -> None:
         from portal.events import dispatch_pending  # the outbox's own loop body
 
-        while dispatch_pending(self.app, limit=1000):
+        while dispatch_pending(self.app, limit=1000, batch=DISPATCH_BATCH):
             pass
 
     def run_all(self, names: list[str] | None = None) -> list[RunResult]:

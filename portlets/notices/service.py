@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.toolkit import (
@@ -23,6 +23,7 @@ from portal.toolkit import (
     after_commit,
     emit,
     gettext,
+    insert_rows,
     invalidate,
     people_in_units,
     people_with_posts,
@@ -225,12 +226,13 @@ def deliver_all(session: Session, notifications: Sequence[tuple[int, Notificatio
     if not todo:
         return []
     when, sender = now or datetime.now(), gettext("Portal")
-    ids = list(session.scalars(insert(Notice).returning(Notice.id, sort_by_parameter_order=True),
-                               [{"title": n.title[:MAX_TITLE], "content": n.body,
-                                 "sender_id": None, "sender_name": sender, "kind": n.kind,
-                                 "link": n.link, "event_id": e, "submitted_at": when}
-                                for e, n, _people in todo]))
-    session.execute(insert(NoticeReceipt), [
+    made = dict((event_id, notice_id) for notice_id, event_id in insert_rows(
+        session, Notice.__table__,
+        [{"title": n.title[:MAX_TITLE], "content": n.body, "sender_id": None,
+          "sender_name": sender, "kind": n.kind, "link": n.link, "event_id": e,
+          "submitted_at": when} for e, n, _people in todo], returning=("id", "event_id")))
+    ids = [made[e] for e, _n, _people in todo]
+    insert_rows(session, NoticeReceipt.__table__, [
         {"notice_id": notice_id, "person_id": p}
         for notice_id, (_e, _n, people) in zip(ids, todo, strict=True) for p in people])
     _announce(session, [(notice_id, n.title[:MAX_TITLE], people)

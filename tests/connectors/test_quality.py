@@ -67,6 +67,30 @@ def test_malformed_rows_are_quarantined_with_their_reason_and_the_sync_goes_on(w
         assert logged.payload["BDLX"] == "QQ" and logged.stream == "licences"
 
 
+def test_a_malformed_row_keeps_the_history_of_the_rows_before_it_in_its_batch(world):
+    w = world
+    raw_change_rows(w.systems, [
+        {**GOOD, "XKZH": "330481100005", "BDLX": "TY", "BDRQ": "20261120", "ZT": "02"},
+        {**GOOD, "XKZH": None, "BDLX": "BG", "BDRQ": "20261120"},  # missing key
+    ])
+    assert all(r.ok for r in w.sync("monopoly"))
+    with w.app.app_context():
+        s = _session(w.app)
+        customer = s.scalars(select(Customer).where(
+            Customer.license_no == "330481100005")).one()
+        assert customer.status == "SUSPENDED"
+        changes = s.execute(select(FieldChange.field, FieldChange.old, FieldChange.new).where(
+            FieldChange.customer_id == customer.id, FieldChange.source == "monopoly")).all()
+        assert ("status", "ACTIVE", "SUSPENDED") in [tuple(c) for c in changes]
+    with w.app.app_context():
+        SyncEngine(w.app).reset("monopoly", None, 0)  # a re-run of the window: no change
+    w.sync("monopoly")
+    with w.app.app_context():
+        assert _session(w.app).scalar(select(func.count()).select_from(FieldChange).where(
+            FieldChange.customer_id == customer.id, FieldChange.source == "monopoly")) == \
+            len(changes)
+
+
 def test_a_source_that_is_down_backs_off_fails_cleanly_and_alerts_admins(sqlite_world):
     w = sqlite_world
     app = w.app
