@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -29,7 +29,7 @@ from portal.toolkit import (
     invalidate,
     lazy_gettext,
 )
-from portlets.archive import access, index, segment, service
+from portlets.archive import access, index, service
 from portlets.archive.models import ArchiveRecord
 from portlets.archive.views import bp
 
@@ -80,12 +80,6 @@ def portal_migrations() -> str:
 @hookimpl
 def portal_translations() -> str:
     return str(HERE / "translations")
-
-
-@hookimpl
-def portal_startup(app: Flask) -> None:
-    """Load jieba's dictionary once per process, not on the first search."""
-    segment.load()
 
 
 @hookimpl

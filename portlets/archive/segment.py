@@ -32,8 +32,11 @@ _ready = False
 
 
 def load() -> None:
-    """Build jieba's prefix dictionary now (about half a second, cached on disk by jieba), so
-    that no request pays for it. Called at start-up; safe to call again."""
+    """Build jieba's prefix dictionary (about half a second, cached on disk by jieba).
+
+    On first use, not at start-up: the dictionary is about 70 MB per process, and most web
+    workers never segment anything (indexing runs in the dispatcher, searches are rare next
+    to page views). The first archive search of a worker pays the half second once."""
     global _ready
     if _ready:
         return
