@@ -27,18 +27,25 @@ def own_page_prefix(person_id: int) -> str:
     return f"u{person_id}-"
 
 
-def arranged_pages(session: Session, principal: Principal) -> list[Resolved]:
+def arranged_pages(session: Session, principal: Principal,
+                   shown: str | None = None) -> list[Resolved]:
     """Every page the user has: the pages of each post they hold (the newest published
-    version, with their diff applied), then their own pages, in the order they chose."""
+    version, with their diff applied), then their own pages, in the order they chose.
+
+    *shown* is the key of the page about to be rendered (``None``: the first one). Only its
+    windows' version counters are read ahead; the other tabs' are never needed by this request.
+    """
     state = current_app.extensions["portal"]
     portlets = state.portlets
     # One round trip for the user's diff counter, the layouts counter and the version counters
-    # of every window the aggregator will ask about.
+    # of the windows the aggregator will ask about (a guess from the published layouts: a
+    # window the user added is read when asked for, in a round trip of its own).
     known = state.published[1] if state.published is not None else state.layouts
     posts = principal.posts or ("staff",)
+    post_pages = [p for post in posts if post in known for p in known[post].pages]
+    ahead = [p for p in post_pages if p.key == shown] if shown else post_pages[:1]
     state.cache.prefetch(principal, [f"v:{diff_counter(principal.person_id)}", "v:layouts"], [
-        portlets[w.portlet_id] for post in posts if post in known
-        for p in known[post].pages for w in p.windows if w.portlet_id in portlets])
+        portlets[w.portlet_id] for p in ahead for w in p.windows if w.portlet_id in portlets])
     layouts = effective_layouts(session)
     pages: list[PageSpec] = []
     for post in posts:

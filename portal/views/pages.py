@@ -51,7 +51,7 @@ def _state() -> Any:
 
 
 def _page(key: str | None) -> tuple[list[PageSpec], PageSpec]:
-    arranged = arranged_pages(db_session(), g.principal)
+    arranged = arranged_pages(db_session(), g.principal, key)
     pages = [r.page for r in arranged]
     g.portal_pages = pages  # the tab bar reuses them instead of asking again
     if not pages:
