@@ -291,7 +291,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--oidc-requests", type=int, default=1500,
                         help="token requests per OIDC figure and round (1500)")
     args = parser.parse_args(argv)
-    hp.REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     args.pg = not args.sqlite  # for homepage.database()
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
     return args
@@ -365,9 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     slapd = None
     try:
         with hp.database(args, scratch) as db_url:
-            hp.flush_redis()
+            hp.flush_redis(args)
             env = hp.base_env(scratch, db_url, argparse.Namespace(password=args.password,
-                                                                  no_redis=False))
+                                                                  no_redis=False,
+                                                                  redis_db=args.redis_db))
             portal = hp.venv_tool("portal")
             hp.run([portal, "db", "upgrade"], env, timeout=300)
             hp.run([portal, "demo-data", "--customers", "200"], env, timeout=600)
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{k} {v[-1].rate:,.1f}/s p95 {v[-1].p95_ms:.1f} ms"
                         for k, v in rounds.items()))
                 oidc = oidc_token_figure(server.url, ldap_env, scratch, args)
-            hp.flush_redis()
+            hp.flush_redis(args)
         report(args, _median(rounds["floor"]), _median(rounds["portal"]), oidc)
         return 0
     except (hp.BenchError, devserver.SlapdError) as exc:

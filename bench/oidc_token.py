@@ -348,9 +348,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-db", type=int, default=15,
                         help="Redis database for sessions, flushed before and after (15)")
     args = parser.parse_args(argv)
-    import homepage
-
-    homepage.REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
     if args.rounds < 1 or args.requests < 20 or args.connections < 1:
         parser.error("need --rounds >= 1, --requests >= 20 and --connections >= 1")
@@ -371,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with database(args, scratch) as db_url:
             if not args.no_redis:
-                flush_redis()
+                flush_redis(args)
             env = base_env(scratch, db_url, args)
             portal = venv_tool("portal")
             run([portal, "db", "upgrade"], env, timeout=300)
@@ -406,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"round {n + 1}: " + ", ".join(
                         f"{k} {v[-1].rps:,.0f}/s" for k, v in rounds.items()))
             if not args.no_redis:
-                flush_redis()
+                flush_redis(args)
         report(args, _median("floor", rounds["floor"]), _median("code", rounds["code"]),
                _median("refresh", rounds["refresh"]))
         log(f"done in {time.monotonic() - started:.0f} s")
