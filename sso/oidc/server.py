@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, cast
+from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request
@@ -23,14 +23,22 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, current_app, request, session
 from joserfc.jwk import RSAKey
-from sqlalchemy import CursorResult, Result, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from portal.toolkit import audit, db_session, setting
 from sso.oidc import keys
-from sso.oidc.claims import Subject, claims_for, load_subject
+from sso.oidc.claims import Subject, claims_for
 from sso.oidc.clients import cached_client, find_client
-from sso.oidc.exchange import PresentedCode, claim_code, insert_token, read_code
+from sso.oidc.exchange import (
+    PresentedCode,
+    PresentedRefresh,
+    claim_code,
+    claim_refresh,
+    insert_token,
+    read_code,
+    read_refresh,
+)
 from sso.oidc.logout import session_sid
 from sso.oidc.models import OidcAuthorizationCode, OidcClient, OidcToken, digest, now
 
@@ -98,10 +106,10 @@ class PortalRefreshTokenGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token works once
 
-    def authenticate_refresh_token(self, refresh_token: str) -> OidcToken | None:
+    def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefresh | None:
+        """The token with its person, in one query (see ``sso.oidc.exchange``)."""
         db = db_session()
-        row = db.scalars(select(OidcToken).where(
-            OidcToken.refresh_token_hash == digest(refresh_token))).first()
+        row = read_refresh(db, digest(refresh_token))
         if row is None or row.refresh_expired():
             return None
         if row.revoked:
@@ -109,8 +117,8 @@ class PortalRefreshTokenGrant(RefreshTokenGrant):
             return None
         return row  # claimed in save_token
 
-    def authenticate_user(self, refresh_token: OidcToken) -> Subject | None:
-        return load_subject(db_session(), refresh_token.person_id)
+    def authenticate_user(self, refresh_token: PresentedRefresh) -> Subject | None:
+        return refresh_token.subject  # read with the token
 
     def revoke_old_credential(self, refresh_token: OidcToken) -> None:
         """Already revoked: claiming it in ``save_token`` revoked it."""
@@ -164,13 +172,11 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     and commit: one short write. The chain (grant, sid) carries over on refresh."""
     db = db_session()
     code: PresentedCode | None = getattr(request, "authorization_code", None)
-    previous: OidcToken | None = getattr(request, "refresh_token", None)
+    previous: PresentedRefresh | None = getattr(request, "refresh_token", None)
     if code is not None and not claim_code(db, code.id):
         _code_replayed(db, code, request.client)  # a concurrent exchange was first
         raise InvalidGrantError("Invalid 'code' in request.")
-    if previous is not None and not _claimed(db.execute(
-            update(OidcToken).where(OidcToken.id == previous.id, OidcToken.revoked.is_(False))
-            .values(revoked=True))):
+    if previous is not None and not claim_refresh(db, previous.id):
         _refresh_reused(db, previous)
         raise InvalidGrantError()
     origin = code or previous
@@ -189,11 +195,6 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     db.commit()
 
 
-def _claimed(result: Result[Any]) -> bool:
-    """Whether the conditional UPDATE changed its row (the claim succeeded)."""
-    return bool(cast(CursorResult[Any], result).rowcount)
-
-
 def _code_replayed(db: Session, code: PresentedCode, client: OidcClient) -> None:
     # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
     _revoke_grant(code.id)
@@ -203,7 +204,7 @@ def _code_replayed(db: Session, code: PresentedCode, client: OidcClient) -> None
                 client.client_id)
 
 
-def _refresh_reused(db: Session, token: OidcToken) -> None:
+def _refresh_reused(db: Session, token: PresentedRefresh) -> None:
     # A rotated (or revoked) refresh token came back: somebody holds a copy.
     if token.grant_id is not None:
         _revoke_grant(token.grant_id)

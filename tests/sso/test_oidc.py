@@ -261,6 +261,21 @@ def test_a_code_of_a_person_deactivated_since_is_invalid_grant(app: Flask, org: 
     assert exchange(signed_in, rp, code, verifier).get_json()["error"] == "invalid_grant"
 
 
+def test_a_refresh_for_a_person_deactivated_since_is_refused(app: Flask, org: Org,
+                                                              signed_in: Any, rp: RP) -> None:
+    verifier, challenge = pkce()
+    tokens = exchange(signed_in, rp, get_code(signed_in, rp, challenge), verifier).get_json()
+    with app.app_context():
+        db = app.extensions["portal"].db.session()
+        from portal.models import Person
+
+        db.get(Person, org.people["zg"]).active = False
+        db.commit()
+    resp = signed_in.post("/oidc/token", headers=rp.basic, data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 400 and "access_token" not in resp.get_json()
+
+
 def test_replayed_code_is_refused_and_revokes_what_it_gave(db_app: Flask) -> None:
     seed_org(db_app)
     rp = register(db_app)
