@@ -195,7 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.pg = not args.sqlite
     args.password = os.environ.get("PORTAL_DEMO_PASSWORD") or "Portal@2026"
-    hp.REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
     from sso.ldap import devserver
     from sso.ldap.ldif import DEMO_BASE_DN, READER_RDN
 
@@ -203,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     slapd = None
     try:
         with hp.database(args, scratch) as db_url:
-            hp.flush_redis()
+            hp.flush_redis(args)
             env = hp.base_env(scratch, db_url, argparse.Namespace(password=args.password,
-                                                                  no_redis=False))
+                                                                  no_redis=False,
+                                                                  redis_db=args.redis_db))
             portal = hp.venv_tool("portal")
             hp.run([portal, "db", "upgrade"], env, timeout=300)
             hp.run([portal, "demo-data", "--customers", "200"], env, timeout=600)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 profile_login(app, args)
             app.extensions["portal"].db.engine.dispose()
-            hp.flush_redis()
+            hp.flush_redis(args)
         return 0
     except (hp.BenchError, devserver.SlapdError) as exc:
         hp.log(f"FAILED: {exc}")

@@ -36,6 +36,9 @@ class Subject:
     locale: str | None
     unit_code: str | None
     unit_name: str | None
+    #: (code, name) of the posts held, by code; ``None`` when not read with the person (then
+    #: :func:`claims_for` reads them if the scope asks for them).
+    posts: tuple[tuple[str, str], ...] | None = None
 
 
 def load_subject(db: Session, person_id: int) -> Subject | None:
@@ -59,12 +62,17 @@ def claims_for(db: Session, person: Subject, scope: str) -> dict[str, Any]:
             claims["locale"] = person.locale.replace("_", "-")
         claims["org_unit"] = ({"code": person.unit_code, "name": person.unit_name}
                               if person.unit_code else None)
-        posts = db.execute(
-            select(Post.code, Post.name).join(PostAssignment, PostAssignment.post_id == Post.id)
-            .where(PostAssignment.person_id == person.id).order_by(Post.code).distinct()).all()
+        posts = person.posts if person.posts is not None else load_posts(db, person.id)
         claims["posts"] = [{"code": code, "name": name} for code, name in posts]
     if "email" in scopes and person.email:
         claims["email"] = person.email
     if "phone" in scopes and person.mobile:
         claims["phone_number"] = person.mobile
     return claims
+
+
+def load_posts(db: Session, person_id: int) -> tuple[tuple[str, str], ...]:
+    """The (code, name) of each post *person_id* holds, once each, by code."""
+    return tuple((code, name) for code, name in db.execute(
+        select(Post.code, Post.name).join(PostAssignment, PostAssignment.post_id == Post.id)
+        .where(PostAssignment.person_id == person_id).order_by(Post.code).distinct()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, cast
+from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request
@@ -23,13 +23,22 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, current_app, request, session
 from joserfc.jwk import RSAKey
-from sqlalchemy import CursorResult, Result, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from portal.toolkit import audit, db_session, setting
 from sso.oidc import keys
-from sso.oidc.claims import Subject, claims_for, load_subject
+from sso.oidc.claims import Subject, claims_for
 from sso.oidc.clients import cached_client, find_client
+from sso.oidc.exchange import (
+    PresentedCode,
+    PresentedRefresh,
+    claim_code,
+    claim_refresh,
+    insert_token,
+    read_code,
+    read_refresh,
+)
 from sso.oidc.logout import session_sid
 from sso.oidc.models import OidcAuthorizationCode, OidcClient, OidcToken, digest, now
 
@@ -70,12 +79,10 @@ class PortalCodeGrant(AuthorizationCodeGrant):
             auth_time=int(created),
         ))
 
-    def query_authorization_code(self, code: str,
-                                 client: OidcClient) -> OidcAuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: OidcClient) -> PresentedCode | None:
+        """The code with its person and posts, in one query (see ``sso.oidc.exchange``)."""
         db = db_session()
-        row = db.scalars(select(OidcAuthorizationCode).where(
-            OidcAuthorizationCode.code_hash == digest(code),
-            OidcAuthorizationCode.client_id == client.client_id)).first()
+        row = read_code(db, digest(code), client.client_id)
         if row is None:
             audit(db, "oidc.code_unknown", client.name, client_id=client.client_id)
             return None
@@ -86,23 +93,23 @@ class PortalCodeGrant(AuthorizationCodeGrant):
             audit(db, "oidc.code_expired", client.name, client_id=client.client_id,
                   person_id=row.person_id)
             return None
-        return row  # claimed in save_token
+        return row  # claimed in save_token, once Authlib has checked the PKCE verifier
 
-    def delete_authorization_code(self, authorization_code: OidcAuthorizationCode) -> None:
+    def delete_authorization_code(self, authorization_code: PresentedCode) -> None:
         """Kept, marked used (see ``save_token``), so that a replay is recognised."""
 
-    def authenticate_user(self, authorization_code: OidcAuthorizationCode) -> Subject | None:
-        return load_subject(db_session(), authorization_code.person_id)
+    def authenticate_user(self, authorization_code: PresentedCode) -> Subject | None:
+        return authorization_code.subject  # read with the code
 
 
 class PortalRefreshTokenGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token works once
 
-    def authenticate_refresh_token(self, refresh_token: str) -> OidcToken | None:
+    def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefresh | None:
+        """The token with its person, in one query (see ``sso.oidc.exchange``)."""
         db = db_session()
-        row = db.scalars(select(OidcToken).where(
-            OidcToken.refresh_token_hash == digest(refresh_token))).first()
+        row = read_refresh(db, digest(refresh_token))
         if row is None or row.refresh_expired():
             return None
         if row.revoked:
@@ -110,8 +117,8 @@ class PortalRefreshTokenGrant(RefreshTokenGrant):
             return None
         return row  # claimed in save_token
 
-    def authenticate_user(self, refresh_token: OidcToken) -> Subject | None:
-        return load_subject(db_session(), refresh_token.person_id)
+    def authenticate_user(self, refresh_token: PresentedRefresh) -> Subject | None:
+        return refresh_token.subject  # read with the token
 
     def revoke_old_credential(self, refresh_token: OidcToken) -> None:
         """Already revoked: claiming it in ``save_token`` revoked it."""
@@ -151,7 +158,7 @@ class PortalOpenIDCode(OpenIDCode):
         ttl = int(setting("OIDC_ID_TOKEN_TTL"))  # type: ignore[call-overload]
         return {"iss": issuer(), "aud": [client.client_id], "exp": now() + ttl}
 
-    def get_authorization_code_claims(self, authorization_code: Any) -> dict[str, Any]:
+    def get_authorization_code_claims(self, authorization_code: PresentedCode) -> dict[str, Any]:
         claims = super().get_authorization_code_claims(authorization_code)
         claims["sid"] = authorization_code.sid  # for back-channel logout
         return claims
@@ -164,41 +171,31 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     """Claim the code or refresh token the new tokens replace, store digests of the new ones
     and commit: one short write. The chain (grant, sid) carries over on refresh."""
     db = db_session()
-    code: OidcAuthorizationCode | None = getattr(request, "authorization_code", None)
-    previous: OidcToken | None = getattr(request, "refresh_token", None)
-    if code is not None and not _claimed(db.execute(
-            update(OidcAuthorizationCode)
-            .where(OidcAuthorizationCode.id == code.id, OidcAuthorizationCode.used_at.is_(None))
-            .values(used_at=now()))):
+    code: PresentedCode | None = getattr(request, "authorization_code", None)
+    previous: PresentedRefresh | None = getattr(request, "refresh_token", None)
+    if code is not None and not claim_code(db, code.id):
         _code_replayed(db, code, request.client)  # a concurrent exchange was first
         raise InvalidGrantError("Invalid 'code' in request.")
-    if previous is not None and not _claimed(db.execute(
-            update(OidcToken).where(OidcToken.id == previous.id, OidcToken.revoked.is_(False))
-            .values(revoked=True))):
+    if previous is not None and not claim_refresh(db, previous.id):
         _refresh_reused(db, previous)
         raise InvalidGrantError()
     origin = code or previous
     grant_id = code.id if code is not None else previous.grant_id if previous else None
     refresh = token.get("refresh_token")
     refresh_ttl = int(setting("OIDC_REFRESH_TOKEN_TTL"))  # type: ignore[call-overload]
-    db.add(OidcToken(
-        client_id=request.client.client_id, person_id=request.user.id, grant_id=grant_id,
+    insert_token(
+        db, client_id=request.client.client_id, person_id=request.user.id, grant_id=grant_id,
         access_token_hash=digest(token["access_token"]),
         refresh_token_hash=digest(refresh) if refresh else None,
         scope=token.get("scope", ""), sid=origin.sid if origin is not None else None,
         auth_time=origin.auth_time if origin is not None else None,
         expires_in=int(token["expires_in"]),
         refresh_expires_at=now() + refresh_ttl if refresh else None,
-    ))
+    )
     db.commit()
 
 
-def _claimed(result: Result[Any]) -> bool:
-    """Whether the conditional UPDATE changed its row (the claim succeeded)."""
-    return bool(cast(CursorResult[Any], result).rowcount)
-
-
-def _code_replayed(db: Session, code: OidcAuthorizationCode, client: OidcClient) -> None:
+def _code_replayed(db: Session, code: PresentedCode, client: OidcClient) -> None:
     # RFC 6749 4.1.2: a code used twice revokes the tokens issued from it.
     _revoke_grant(code.id)
     audit(db, "oidc.code_replayed", client.name, client_id=client.client_id,
@@ -207,7 +204,7 @@ def _code_replayed(db: Session, code: OidcAuthorizationCode, client: OidcClient)
                 client.client_id)
 
 
-def _refresh_reused(db: Session, token: OidcToken) -> None:
+def _refresh_reused(db: Session, token: PresentedRefresh) -> None:
     # A rotated (or revoked) refresh token came back: somebody holds a copy.
     if token.grant_id is not None:
         _revoke_grant(token.grant_id)

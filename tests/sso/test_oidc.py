@@ -101,6 +101,8 @@ def test_code_flow_with_pkce_gives_signed_id_token_userinfo_and_refresh(db_app: 
     assert info["phone_number"] == "13800000000"
     assert info["org_unit"] == {"code": "HN", "name": "海宁市局"}
     assert info["posts"] == [{"code": "inspector", "name": "专管员"}]
+    for claim in ("name", "preferred_username", "phone_number", "org_unit", "posts"):
+        assert claims[claim] == info[claim]  # the ID token says what userinfo says
 
     refreshed = client.post("/oidc/token", headers=rp.basic, data={
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
@@ -208,6 +210,70 @@ def test_wrong_pkce_verifier_is_invalid_grant_and_audited(app: Flask, signed_in:
     assert resp.status_code == 400
     assert resp.get_json()["error"] == "invalid_grant"
     assert audit_actions(app)[-1] == "oidc.token_refused"
+
+
+def test_a_wrong_pkce_verifier_does_not_use_the_code_up(app: Flask, signed_in: Any,
+                                                         rp: RP) -> None:
+    verifier, challenge = pkce()
+    code = get_code(signed_in, rp, challenge)
+    other, _ = pkce()
+    assert exchange(signed_in, rp, code, other).get_json()["error"] == "invalid_grant"
+    resp = exchange(signed_in, rp, code, verifier)
+    assert resp.status_code == 200, resp.get_json()
+    assert "oidc.code_replayed" not in audit_actions(app)
+    again = exchange(signed_in, rp, code, verifier)
+    assert again.get_json()["error"] == "invalid_grant"
+    assert "oidc.code_replayed" in audit_actions(app)
+
+
+def test_id_token_lists_each_post_once_in_code_order(app: Flask, org: Org, signed_in: Any,
+                                                     rp: RP) -> None:
+    with app.app_context():
+        db = app.extensions["portal"].db.session()
+        from portal.models import Post, PostAssignment
+
+        office = db.scalars(select(Post).where(Post.code == "office")).one()
+        inspector = db.scalars(select(Post).where(Post.code == "inspector")).one()
+        db.add(PostAssignment(person_id=org.people["zg"], post_id=office.id,
+                              org_unit_id=org.city))
+        db.add(PostAssignment(person_id=org.people["zg"], post_id=inspector.id,
+                              org_unit_id=org.unit_b))  # the same post in a second unit
+        db.commit()
+    verifier, challenge = pkce()
+    tokens = exchange(signed_in, rp, get_code(signed_in, rp, challenge), verifier).get_json()
+    claims = decode_id_token(signed_in, tokens["id_token"])
+    assert claims["posts"] == [{"code": "inspector", "name": "专管员"},
+                               {"code": "office", "name": "办公室文员"}]
+    info = signed_in.get("/oidc/userinfo", headers=bearer(tokens["access_token"])).get_json()
+    assert info["posts"] == claims["posts"]
+
+
+def test_a_code_of_a_person_deactivated_since_is_invalid_grant(app: Flask, org: Org,
+                                                               signed_in: Any, rp: RP) -> None:
+    verifier, challenge = pkce()
+    code = get_code(signed_in, rp, challenge)
+    with app.app_context():
+        db = app.extensions["portal"].db.session()
+        from portal.models import Person
+
+        db.get(Person, org.people["zg"]).active = False
+        db.commit()
+    assert exchange(signed_in, rp, code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_for_a_person_deactivated_since_is_refused(app: Flask, org: Org,
+                                                              signed_in: Any, rp: RP) -> None:
+    verifier, challenge = pkce()
+    tokens = exchange(signed_in, rp, get_code(signed_in, rp, challenge), verifier).get_json()
+    with app.app_context():
+        db = app.extensions["portal"].db.session()
+        from portal.models import Person
+
+        db.get(Person, org.people["zg"]).active = False
+        db.commit()
+    resp = signed_in.post("/oidc/token", headers=rp.basic, data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 400 and "access_token" not in resp.get_json()
 
 
 def test_replayed_code_is_refused_and_revokes_what_it_gave(db_app: Flask) -> None:
