@@ -26,8 +26,10 @@ What is measured, all on 127.0.0.1 in a scratch folder removed afterwards:
    /proc around each round: unlike the rates, they hold however loaded the shared machine is
    (PostgreSQL and Redis serve everyone and are not counted).
 
-Targets (issue 5): >= 150 sign-ins/s and p95 <= 50 ms at 8 connections. The OpenID Connect
-token endpoint (>= 300 requests/s) is measured afterwards on the same portal with
+Targets (issue 5): >= 150 sign-ins/s and p95 <= 50 ms at 8 connections. The issue defines a
+sign-in as "form post → session → homepage redirect", so the p95 target is judged on the POST
+(column "POST p95"); the p95 of the whole GET + POST pair is printed beside it and is stricter.
+The OpenID Connect token endpoint (>= 300 requests/s) is measured afterwards on the same portal with
 ``bench/oidc_token.py``'s ``measure`` and its own floor (``--no-oidc`` skips it); see
 :func:`oidc_token_figure`.
 """
@@ -318,9 +320,11 @@ def report(args: argparse.Namespace, floor: LoadResult, portal: LoadResult,
         ratio = f"{100 * r.rate / floor.rate:.1f} %" if floor.rate else "-"
         target = ""
         if r is portal:
-            met = r.rate >= TARGET_RATE and r.p95_ms <= TARGET_P95_MS
-            target = (f">= {TARGET_RATE:.0f}/s and p95 <= {TARGET_P95_MS:.0f} ms: "
-                      + ("met" if met else "NOT met"))
+            met = r.rate >= TARGET_RATE and r.post_p95_ms <= TARGET_P95_MS
+            target = (f">= {TARGET_RATE:.0f}/s and POST p95 <= {TARGET_P95_MS:.0f} ms: "
+                      + ("met" if met else "NOT met")
+                      + ("" if r.p95_ms <= TARGET_P95_MS else
+                         f" (GET + POST p95 {r.p95_ms:.1f} ms)"))
         label = "floor (bare Flask)" if r is floor else "portal, LDAP sign-in"
         print(f"{label:<24}{r.rate:>11,.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
               f"{r.post_p95_ms:>10.1f}{ratio:>10}  {target}")
