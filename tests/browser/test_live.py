@@ -81,7 +81,9 @@ def test_a_notice_from_another_process_appears_live_for_its_recipient_only(
         context.set_default_timeout(15_000)
         pages[username] = context.new_page()
         sign_in(pages[username], base, username)
-        pages[username].wait_for_function("document.documentElement.dataset.live === 'stream'")
+        # Waits are selectors, not wait_for_function: its polling evaluates the expression
+        # with eval(), which the portal's CSP (no 'unsafe-eval') refuses once it has to poll.
+        pages[username].locator("html[data-live='stream']").wait_for(state="attached")
         assert badge(pages[username]).get_attribute("data-count") == "0"
     zg, sh = pages["zg"], pages["sh"]
     try:
@@ -94,8 +96,7 @@ def test_a_notice_from_another_process_appears_live_for_its_recipient_only(
         toast = zg.locator(".live-toast", has_text=title)
         toast.wait_for()
         zg.locator("#w-notices .notices-window li", has_text=title).wait_for()
-        zg.wait_for_function(
-            "document.querySelector('[data-live-badge=notices]').dataset.count === '1'")
+        zg.locator("[data-live-badge=notices][data-count='1']").wait_for(state="attached")
         assert badge(zg).locator(".live-count").inner_text() == "1"
         assert zg.locator("#w-notices .badge-hot").inner_text().startswith("1")
         zg.screenshot(path=screenshot_dir / "live-notice-zh_CN.png")
@@ -110,8 +111,7 @@ def test_a_notice_from_another_process_appears_live_for_its_recipient_only(
         link = zg.locator(".live-toast a", has_text=title).get_attribute("href")
         other_tab = zg.context.new_page()
         other_tab.goto(base + link)
-        zg.wait_for_function(
-            "document.querySelector('[data-live-badge=notices]').dataset.count === '0'")
+        zg.locator("[data-live-badge=notices][data-count='0']").wait_for(state="attached")
     finally:
         for p in pages.values():
             p.context.close()
@@ -125,7 +125,7 @@ def test_streams_that_end_are_resumed_and_show_each_notice_once(
     app.extensions["portal"].settings["LIVE_STREAM_LIFETIME"] = 1.0
     base = live_server.url
     sign_in(page, base, "zg")
-    page.wait_for_function("document.documentElement.dataset.live === 'stream'")
+    page.locator("html[data-live='stream']").wait_for(state="attached")
     page.evaluate("""() => { window.liveKeys = [];
         document.addEventListener('portal:live', (e) => window.liveKeys.push(e.detail.key)); }""")
     for title in ("档位调整：D12 → D14", "许可证即将到期：海宁测试便利店1"):
@@ -162,7 +162,7 @@ def test_polling_fallback_without_eventsource(embedded_app: Flask, page: Any,
     try:
         page.add_init_script("delete window.EventSource;")
         sign_in(page, base, "km")
-        page.wait_for_function("document.documentElement.dataset.live === 'poll'")
+        page.locator("html[data-live='poll']").wait_for(state="attached")
         # A request of another user raises it (embedded mode: dispatched inline after it).
         with embedded_app.app_context():
             s = embedded_app.extensions["portal"].db.session()
@@ -173,8 +173,7 @@ def test_polling_fallback_without_eventsource(embedded_app: Flask, page: Any,
             dispatch_pending(embedded_app)
         page.locator(".live-toast", has_text="送货异常").wait_for()
         page.locator("#w-notices li", has_text="送货异常").wait_for()
-        page.wait_for_function(
-            "document.querySelector('[data-live-badge=notices]').dataset.count === '1'")
+        page.locator("[data-live-badge=notices][data-count='1']").wait_for(state="attached")
         page.screenshot(path=screenshot_dir / "live-polling-zh_CN.png")
     finally:
         server.shutdown()
