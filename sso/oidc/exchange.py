@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal.toolkit import OrgUnit, Person, Post, PostAssignment
 from sso.oidc.claims import Subject
-from sso.oidc.models import OidcAuthorizationCode, OidcToken, now
+from sso.oidc.models import AuthorizationCodeReads, OidcAuthorizationCode, OidcToken, now
 
 
 def _table(model: Any) -> Table:
@@ -79,7 +79,7 @@ _INSERT_TOKEN = insert(_token)
 
 
 @dataclass(frozen=True, slots=True)
-class PresentedCode:
+class PresentedCode(AuthorizationCodeReads):
     """An authorization code as a token request presented it, with its person (``None`` when
     deactivated since) and their posts: Authlib's ``AuthorizationCodeMixin``."""
 
@@ -96,24 +96,6 @@ class PresentedCode:
     issued_at: int
     used_at: int | None
     subject: Subject | None
-
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> None:
-        return None
-
-    def get_amr(self) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)

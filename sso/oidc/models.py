@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,7 +86,39 @@ class OidcClient(Model):
         return grant_type in ("authorization_code", "refresh_token")
 
 
-class OidcAuthorizationCode(Model):
+class _CodeFields(Protocol):
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    auth_time: int
+
+
+class AuthorizationCodeReads:
+    """Authlib's ``AuthorizationCodeMixin`` over the code's own fields, for the stored row and
+    for the plain row the token endpoint reads (``exchange.PresentedCode``) alike."""
+
+    __slots__ = ()
+
+    def get_redirect_uri(self: _CodeFields) -> str:
+        return self.redirect_uri
+
+    def get_scope(self: _CodeFields) -> str:
+        return self.scope
+
+    def get_nonce(self: _CodeFields) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self: _CodeFields) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+class OidcAuthorizationCode(AuthorizationCodeReads, Model):
     """A code handed to the browser; exchanged once, within minutes, for tokens.
 
     A used code is kept (``used_at``) rather than deleted until it expires, so that a second
@@ -110,25 +142,6 @@ class OidcAuthorizationCode(Model):
     issued_at: Mapped[int] = mapped_column(Integer, default=now)
     used_at: Mapped[int | None] = mapped_column(Integer)
 
-    # --- authlib AuthorizationCodeMixin (OAuth 2 and OpenID Connect) ---------------------------
-
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> None:
-        return None
-
-    def get_amr(self) -> None:
-        return None
 
 
 class OidcToken(Model):
