@@ -18,8 +18,8 @@ from sqlalchemy import delete
 from connectors.kpi_demo import generate
 from connectors.kpi_models import SalesPlan
 from portlets.indicators.recompute import recompute
-from tests.browser.conftest import full_screenshot
-from tests.conftest import PASSWORD, make_app
+from tests.browser.conftest import full_screenshot, signed_in_page
+from tests.conftest import make_app
 from tests.indicators.conftest import seed_data
 
 LAYOUT = """
@@ -53,22 +53,10 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     app.extensions["portal"].db.engine.dispose()
 
 
-def _login(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
-    return page
-
-
 def test_cockpit_drill_down(live_server: Any, browser: Any, screenshot_dir: Path) -> None:
     data = live_server.app.config["TEST_DATA"]
     base = live_server.url
-    page = _login(browser, base, "ld")
+    page = signed_in_page(browser, base, "ld")
     page.goto(base + "/")
     mine = page.locator("[data-portlet=indicators_mine]")
     mine.locator(".kpi").first.wait_for()
@@ -119,7 +107,7 @@ def test_department_head_cannot_reach_the_city(live_server: Any, browser: Any,
                                                screenshot_dir: Path) -> None:
     data = live_server.app.config["TEST_DATA"]
     base = live_server.url
-    page = _login(browser, base, "bm")
+    page = signed_in_page(browser, base, "bm")
     team = page.locator("[data-portlet=indicators_team]")
     team.locator("table").wait_for()
     assert "王经理" in team.inner_text()
