@@ -1,16 +1,26 @@
-"""Benchmark: a change → its notice on a connected event stream, while 50 notifications/s flow.
+"""Benchmark: a change → its notice on a connected event stream, while 50 changes/s flow.
 
-    .venv/bin/python bench/live.py [--duration 30] [--rate 50] [--probes 2] [--listeners 20]
+    .venv/bin/python bench/live.py [--from source|outbox] [--duration 30] [--rate 50]
+                                   [--probes 2] [--listeners 20]
                                    [--redis redis://127.0.0.1:6379/15]
 
 Production's shape on one machine: PostgreSQL, Redis, ``portal serve`` (gunicorn gthread, its
-stream threads and the gunicorn config of production), and a separate ``portal worker`` that
-delivers the outbox. This process plays the source side: like a sync worker it commits
-``notify()`` events straight into the database (a background flow of ``--rate`` per second to
-random staff, ``--listeners`` of whom hold open streams), and every ``1/--probes`` seconds a
-probe notification to ``kehu01``, whose stream a reader thread watches. The latency of a probe
-is from its commit to the moment its event arrives on kehu01's stream: the outbox worker's
-pick-up, delivery (notice + receipts), Redis pub/sub, the web worker's fan-out and SSE.
+stream threads and the gunicorn config of production), and separate ``portal worker``
+processes that deliver the outbox. ``--listeners`` other staff hold open streams; a reader
+thread watches ``kehu01``'s, and every ``1/--probes`` seconds a probe change is made for him.
+
+``--from source`` (the default, issue 6's figure): the three simulated source systems live in
+PostgreSQL databases of their own, the workers sync them on the mapping files' schedules
+(``SYNC_SCHEDULER``), and this process plays the source applications: ``--rate`` random changes
+per second of ``portal sim run``'s mix in 专卖, 营销 and 物流, and as probes licence
+transactions (suspend, resume) in 专卖 for customers of kehu01 that the background flow leaves
+alone. A probe's latency runs from its commit in the 专卖 database to the moment its notice
+arrives on kehu01's stream: the schedule's wait, the sync (read, apply, outbox in one
+transaction), delivery, Redis pub/sub, the web worker's fan-out and SSE.
+
+``--from outbox``: this process commits ``notify()`` events straight into the portal database,
+as a sync worker does (``--rate`` per second to three random staff each); the latency starts at
+that commit, so it measures the delivery side alone.
 
 It prints p50/p95/max and never fails on a timing (the target is p95 ≤ 2 s); it exits non-zero
 only when the measurement is invalid (a server does not start, a probe never arrives).
@@ -37,7 +47,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -65,10 +75,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def database() -> Iterator[str]:
+def database(kind: str = "portal") -> Iterator[str]:
     import psycopg
 
-    name = f"portal_bench_live_{uuid.uuid4().hex[:8]}"
+    name = f"portal_bench_live_{kind}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -146,7 +156,7 @@ class StreamReader(threading.Thread):
         self.resp = self.conn.getresponse()
         if self.resp.status != 200:
             raise BenchError(f"/live/stream answered {self.resp.status}")
-        self.arrived: dict[str, float] = {}
+        self.titles: list[tuple[float, str]] = []  # (arrival, title) of each message
         self.messages = 0
         self.hello = threading.Event()
 
@@ -162,16 +172,23 @@ class StreamReader(threading.Thread):
                     data = json.loads(line[6:])
                     if "title" in data:
                         self.messages += 1
-                        self.arrived[data["title"]] = time.monotonic()
+                        self.titles.append((time.monotonic(), data["title"]))
         except (OSError, ValueError, AttributeError):  # closed by close()
             return
+
+    def arrivals(self, sent: list[tuple[str, float]]) -> list[float | None]:
+        """For each (text, commit time) sent, when the first message whose title contains the
+        text arrived after that commit; ``None`` while it has not."""
+        titles = list(self.titles)
+        return [next((at for at, title in titles if at >= committed and text in title), None)
+                for text, committed in sent]
 
     def close(self) -> None:
         self.conn.close()
 
 
-class Source:
-    """The source side: commits notify() events, as a sync worker does."""
+class Outbox:
+    """Commits notify() events into the portal database, as a sync worker does."""
 
     def __init__(self, db_url: str, redis_url: str) -> None:
         from sqlalchemy import select
@@ -187,14 +204,22 @@ class Source:
 
     def pending(self) -> int:
         """Events the outbox worker has not delivered yet."""
+        from portal.models import OutboxEvent
+
+        return self._count(OutboxEvent.dispatched_at.is_(None))
+
+    def events(self) -> int:
+        """Events written so far (by the sync, in ``--from source``)."""
+        return self._count()
+
+    def _count(self, *where: object) -> int:
         from sqlalchemy import func, select
 
         from portal.models import OutboxEvent
 
         with self.app.app_context():
             s = self.app.extensions["portal"].db.session()
-            count = s.scalar(select(func.count(OutboxEvent.id)).where(
-                OutboxEvent.dispatched_at.is_(None)))
+            count = s.scalar(select(func.count(OutboxEvent.id)).where(*where))
             self.app.extensions["portal"].db.remove()
         return int(count or 0)
 
@@ -212,16 +237,44 @@ class Source:
         return committed
 
 
-def background(source: Source, rate: float, stop: threading.Event, staff: list[int],
+class Sources:
+    """The source systems' own applications: random changes, and probe licence transactions."""
+
+    def __init__(self, urls: dict[str, str], probes: list[tuple[str, str, str]]) -> None:
+        from connectors.sim.systems import ChangeStream, SimSystems
+
+        self.systems = SimSystems(urls)
+        self.background = ChangeStream(self.systems, random.Random(7))
+        # The probe customers change only when probed, so a notice names its probe.
+        licences = {lic for lic, _code, _name in probes}
+        codes = {code for _lic, code, _name in probes}
+        self.background.licences = [x for x in self.background.licences if x not in licences]
+        self.background.customers = [c for c in self.background.customers if c[0] not in codes]
+        self.probe_stream = ChangeStream(self.systems, random.Random(8))
+        self.suspended: set[str] = set()
+
+    def change(self) -> None:
+        next(iter(self.background.run(1)))
+
+    def probe(self, license_no: str) -> float:
+        """Suspend the licence, or resume it if the last probe suspended it; returns the
+        monotonic time of the commit in the 专卖 database."""
+        txn = "HF" if license_no in self.suspended else "TY"
+        self.probe_stream.license(license_no, txn)
+        committed = time.monotonic()
+        self.suspended ^= {license_no}
+        return committed
+
+
+def background(change: Callable[[], object], rate: float, stop: threading.Event,
                counter: list[int]) -> None:
-    """``rate`` notifications per second to three random staff each (a customer's 三员)."""
-    rng = random.Random(7)
+    """Call *change* ``rate`` times per second until *stop* is set."""
     interval = 1.0 / rate
     next_at = time.monotonic()
     n = 0
     while not stop.is_set():
         n += 1
-        source.notify(f"背景变更 #{n}", rng.sample(staff, 3))
+        change()
         counter[0] = n
         next_at += interval
         pause = next_at - time.monotonic()
@@ -235,11 +288,34 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1]
 
 
+def probe_customers(outbox: Outbox, count: int) -> list[tuple[str, str, str]]:
+    """Active customers of the probe user (as account manager, told of every licence event)
+    with names no other customer has: (licence number, customer code, name)."""
+    from sqlalchemy import func, select
+
+    from portal.models import Customer
+
+    with outbox.app.app_context():
+        s = outbox.app.extensions["portal"].db.session()
+        shared = select(Customer.name).group_by(Customer.name).having(func.count() > 1)
+        rows = s.execute(select(Customer.license_no, Customer.customer_code, Customer.name)
+                         .where(Customer.account_manager_id == outbox.people[PROBE_USER],
+                                Customer.status == "ACTIVE", Customer.name.not_in(shared))
+                         .order_by(Customer.license_no).limit(count)).all()
+        outbox.app.extensions["portal"].db.remove()
+    if len(rows) < count:
+        raise BenchError(f"{PROBE_USER} has only {len(rows)} active customers to probe")
+    return [tuple(r) for r in rows]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from", dest="origin", choices=("source", "outbox"), default="source",
+                        help="where a change starts: the 专卖 source database, synced by the "
+                             "workers (default), or the portal's outbox")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of probes (30)")
     parser.add_argument("--rate", type=float, default=50.0,
-                        help="background notifications per second (50)")
+                        help="background changes per second (50)")
     parser.add_argument("--probes", type=float, default=2.0, help="probes per second (2)")
     parser.add_argument("--listeners", type=int, default=20,
                         help="other signed-in staff holding streams (20)")
@@ -251,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration <= 0 or args.rate <= 0 or args.probes <= 0 or args.listeners < 0 \
             or args.outbox_workers < 1:
         parser.error("--duration, --rate, --probes and --outbox-workers must be positive")
+    from_source = args.origin == "source"
 
     import redis
 
@@ -264,21 +341,41 @@ def main(argv: list[str] | None = None) -> int:
         log("database, migrations, demo data (2,000 customers)")
         run(env, str(BIN / "portal"), "db", "upgrade")
         run(env, str(BIN / "portal"), "demo-data", "--customers", "2000")
+        sim_urls: dict[str, str] = {}
+        if from_source:
+            sim_urls = {name: stack.enter_context(database(name))
+                        for name in ("monopoly", "marketing", "logistics")}
+            env["PORTAL_SIM_DATABASES"] = ",".join(f"{k}={v}" for k, v in sim_urls.items())
+            log("source systems: seed, first full sync")
+            run(env, str(BIN / "portal"), "sim", "init", "--weeks", "4")
+            run(env, str(BIN / "portal"), "sync", "run")
         port = free_port()
         base = f"http://{HOST}:{port}"
         serve_log = stack.enter_context(process(
             "serve", [str(BIN / "portal"), "serve", "--port", str(port), "--access-logfile",
                       "/dev/null"], env, scratch))
+        worker_env = {**env, "PORTAL_SYNC_SCHEDULER": "true"} if from_source else env
         for i in range(args.outbox_workers):
-            stack.enter_context(process(f"worker-{i}", [str(BIN / "portal"), "worker"], env,
-                                        scratch))
+            stack.enter_context(process(f"worker-{i}", [str(BIN / "portal"), "worker"],
+                                        worker_env, scratch))
         wait_ready(base, serve_log)
         command = serve_log.read_text().splitlines()[0]
 
-        source = Source(db_url, args.redis)
-        staff = [pid for name, pid in source.people.items()
+        outbox = Outbox(db_url, args.redis)
+        staff = [pid for name, pid in outbox.people.items()
                  if name.startswith(("zhuanguan", "kehu", "songhuo")) and name != PROBE_USER]
-        listeners_names = [n for n in sorted(source.people)
+        if from_source:
+            probed = probe_customers(outbox, 20)
+            sources = Sources(sim_urls, probed)
+            change: Callable[[], object] = sources.change
+        else:
+            rng = random.Random(7)
+            counter = iter(range(1, 1 << 62))
+
+            def change() -> object:
+                return outbox.notify(f"背景变更 #{next(counter)}", rng.sample(staff, 3))
+
+        listeners_names = [n for n in sorted(outbox.people)
                            if n.startswith(("zhuanguan", "kehu", "songhuo"))
                            and n != PROBE_USER][: args.listeners]
         log(f"opening {len(listeners_names) + 1} streams")
@@ -293,45 +390,58 @@ def main(argv: list[str] | None = None) -> int:
 
         stop = threading.Event()
         flowed = [0]
-        flow = threading.Thread(target=background,
-                                args=(source, args.rate, stop, staff, flowed), daemon=True)
+        flow = threading.Thread(target=background, args=(change, args.rate, stop, flowed),
+                                daemon=True)
+        flow_started = time.monotonic()
         flow.start()
         time.sleep(3)  # let the flow reach its pace before measuring
-        log(f"probing for {args.duration:.0f}s with {args.rate:.0f} notifications/s behind")
-        sent: dict[str, float] = {}
+        log(f"probing for {args.duration:.0f}s with {args.rate:.0f} changes/s behind")
+        sent: list[tuple[str, float]] = []  # (what the notice's title contains, commit time)
         started = time.monotonic()
         n = 0
         while time.monotonic() - started < args.duration:
             n += 1
-            title = f"探针 #{n} {uuid.uuid4().hex[:6]}"
-            sent[title] = source.notify(title, [source.people[PROBE_USER]])
+            if from_source:
+                # Each customer comes round every len(probed) / --probes seconds, far more
+                # than a notice may take, so its name tells its probe.
+                lic, _code, name = probed[n % len(probed)]
+                sent.append((name, sources.probe(lic)))
+            else:
+                title = f"探针 #{n} {uuid.uuid4().hex[:6]}"
+                sent.append((title, outbox.notify(title, [outbox.people[PROBE_USER]])))
             time.sleep(1.0 / args.probes)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not set(sent) <= set(probe_reader.arrived):
+        while time.monotonic() < deadline and None in probe_reader.arrivals(sent):
             time.sleep(0.1)
-        elapsed = time.monotonic() - started
-        pending = source.pending()
+        pending, events = outbox.pending(), outbox.events()
         stop.set()
         flow.join(timeout=10)
+        flowed_rate = flowed[0] / (time.monotonic() - flow_started)
         received = sum(r.messages for r in readers[1:])
         for reader in readers:
             reader.close()
 
-    missing = [t for t in sent if t not in probe_reader.arrived]
+    arrivals = probe_reader.arrivals(sent)
+    missing = arrivals.count(None)
     if missing:
-        raise BenchError(f"{len(missing)} of {len(sent)} probes never arrived; "
+        raise BenchError(f"{missing} of {len(sent)} probes never arrived; "
                          f"{pending} events were still in the outbox at the end")
-    latencies = [probe_reader.arrived[t] - sent[t] for t in sent]
+    latencies = [at - committed for at, (_, committed) in zip(arrivals, sent, strict=True)
+                 if at is not None]
     p50 = statistics.median(latencies)
     p95 = percentile(latencies, 95)
+    origin = ("licence transaction committed in the 专卖 database" if from_source
+              else "notification committed in the portal database")
     print(f"Live notice benchmark — PostgreSQL + Redis; {command.split(' -m ')[-1]}")
-    print(f"  + {args.outbox_workers} × portal worker; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
-    print(f"  background {flowed[0] / elapsed:.1f} notifications/s actually "
-          f"sent (target {args.rate:.0f}/s), {len(readers)} open streams, "
-          f"{received} background messages received by {len(readers) - 1} listeners, "
-          f"{pending} events waiting in the outbox at the end")
-    print(f"  change committed → event on the recipient's stream, {len(latencies)} probes:")
+    print(f"  + {args.outbox_workers} × portal worker"
+          f"{' syncing the sources on their schedules' if from_source else ''}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    what = "source changes" if from_source else "notifications"
+    print(f"  background {flowed_rate:.1f} {what}/s actually made "
+          f"(target {args.rate:.0f}/s) → {events} events in the outbox, {len(readers)} open "
+          f"streams, {received} background messages received by {len(readers) - 1} "
+          f"listeners, {pending} events waiting in the outbox at the end")
+    print(f"  {origin} → notice on the recipient's stream, {len(latencies)} probes:")
     print(f"    p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   "
           f"max {max(latencies) * 1000:.0f} ms   (target p95 ≤ {TARGET_P95_S:.0f} s: "
           f"{'met' if p95 <= TARGET_P95_S else 'NOT met'})")

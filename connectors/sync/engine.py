@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 #: Outbox events per dispatch transaction after a sync batch: a batch raises hundreds of
 #: notices, and each dispatch transaction costs a handful of statements whatever its size.
 DISPATCH_BATCH = 500
+#: Longest pause, in seconds, between scheduled runs of a source whose runs keep failing.
+MAX_RETRY_PAUSE = 300.0
 
 
 @dataclass
@@ -114,6 +116,24 @@ class SyncEngine:
         if self.dispatch:
             self._dispatch()
         return result
+
+    def scheduled_run(self, name: str, every: float,
+                      now: datetime | None = None) -> RunResult | None:
+        """``run_source`` as the schedule calls it; ``None`` when the source is left alone.
+
+        Sources are polled every second or so, which is what brings a change to its staff
+        within seconds; a source that is down would then cost an attempt, a failed-run line
+        in the exchange log and its retries every second. After *n* failed runs in a row the
+        next one waits *every* × 2ⁿ seconds (at most ``MAX_RETRY_PAUSE``); ``portal sync
+        run`` by hand is never held back.
+        """
+        with self.db.transaction() as s:
+            state = s.get(ConnectorState, name)
+            if state is not None and state.failures and state.last_run_at is not None:
+                pause = min(every * 2 ** min(state.failures, 16), MAX_RETRY_PAUSE)
+                if (now or datetime.now()) < state.last_run_at + timedelta(seconds=pause):
+                    return None
+        return self.run_source(name)
 
     def _run_stream(self, conn: Connector, stream: StreamSpec, result: RunResult,
                     max_batches: int | None) -> None:

@@ -27,10 +27,10 @@ def schedules(app: Flask) -> dict[str, float]:
 
 def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     """Each source's sync at its interval and the daily-enough expiry reminders, as jobs."""
-    def sync(name: str) -> Callable[[], Any]:
-        return lambda: SyncEngine(app).run_source(name)
+    def sync(name: str, every: float) -> Callable[[], Any]:
+        return lambda: SyncEngine(app).scheduled_run(name, every)
 
-    jobs = [PeriodicJob(f"sync.{name}", seconds, sync(name), f"sync of {name}")
+    jobs = [PeriodicJob(f"sync.{name}", seconds, sync(name, seconds), f"sync of {name}")
             for name, seconds in schedules(app).items()]
     jobs.append(PeriodicJob("sync.expiring", 3600.0, lambda: SyncEngine(app).remind_expiring(),
                             "licences entering their last 30 days"))
@@ -64,7 +64,7 @@ class ThreadScheduler:
                 for name, at in due.items():
                     if at <= now:
                         try:
-                            engine.run_source(name)
+                            engine.scheduled_run(name, every[name])
                         except Exception:
                             log.exception("scheduled sync of %s failed", name)
                         due[name] = time.monotonic() + every[name]

@@ -3,6 +3,7 @@ are idempotent; only the mapped fields are synced; conflicting sources are flagg
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from connectors.models import (
     Watermark,
 )
 from connectors.rest import RestConnector
-from connectors.sync.engine import SyncEngine, connectors
+from connectors.sync.engine import MAX_RETRY_PAUSE, SyncEngine, connectors
 from connectors.view import customer_view
 from portal.models import Customer, OutboxEvent
 from portlets.notices.models import Notice, NoticeReceipt
@@ -140,6 +141,37 @@ def test_a_database_source_that_is_down_is_reported(tmp_path):
     with app.app_context():
         result = SyncEngine(app).run_source("monopoly")
         assert not result.ok and "monopoly" in result.error
+    app.extensions["portal"].db.engine.dispose()
+
+
+def test_the_schedule_backs_off_from_a_source_that_keeps_failing(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/portal.db", SIM_DIR=str(tmp_path / "sim"),
+                   CONNECTOR_URLS=[f"monopoly=sqlite:///{tmp_path}/nowhere/x.db"])
+    with app.app_context():
+        engine = SyncEngine(app)
+        first = engine.scheduled_run("monopoly", every=1)
+        assert first is not None and not first.ok
+        s = _session(app)
+        failed_at = s.get(ConnectorState, "monopoly").last_run_at
+        s.rollback()
+
+        def attempt(after: float):
+            return engine.scheduled_run("monopoly", every=1,
+                                        now=failed_at + timedelta(seconds=after))
+
+        assert attempt(1.9) is None  # one failure: the next run waits 1 × 2 s
+        second = attempt(2.1)
+        assert second is not None and not second.ok
+        failed_at = s.get(ConnectorState, "monopoly").last_run_at
+        s.rollback()
+        assert attempt(3.9) is None  # two in a row: 4 s
+        assert attempt(4.1) is not None
+        assert s.scalar(select(func.count()).select_from(ExchangeLog).where(
+            ExchangeLog.status == "failed")) == 3  # one line per attempt, none per skipped turn
+        s.get(ConnectorState, "monopoly").failures = 20
+        s.commit()
+        assert attempt(MAX_RETRY_PAUSE - 1) is None  # the pause stops growing at its cap
+        assert attempt(MAX_RETRY_PAUSE + 1) is not None
     app.extensions["portal"].db.engine.dispose()
 
 
