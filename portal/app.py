@@ -20,13 +20,18 @@ from portal.aggregator import Aggregator
 from portal.assembly import PieceCache
 from portal.assurance import check_level
 from portal.auth import AuthBackend, Principal
-from portal.cache import FragmentCache, cache_config
+from portal.cache import VERSION_KEY_PREFIX, FragmentCache, cache_config
 from portal.db import Database
 from portal.layout import PostLayout, load_layouts
 from portal.notify import NotificationChannel
 from portal.plugins import PluginManager
 from portal.portlet import Portlet
-from portal.sessions import RedisSessionStore, ServerSessionInterface, SqlSessionStore
+from portal.sessions import (
+    SESSION_KEY_PREFIX,
+    RedisSessionStore,
+    ServerSessionInterface,
+    SqlSessionStore,
+)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -250,10 +255,17 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
 
     security.install(app, state.settings)
     if state.settings["REDIS_URL"]:
-        store: Any = RedisSessionStore(state.settings["REDIS_URL"])
-        if state.cache.shared and cache_config(state.settings).get("CACHE_REDIS_URL") == \
-                state.settings["REDIS_URL"]:
+        url = state.settings["REDIS_URL"]
+        store: Any = RedisSessionStore(url)
+        if state.cache.shared and cache_config(state.settings).get("CACHE_REDIS_URL") == url:
             store.companion = state.cache  # same server and db: one round trip for both
+        if state.settings["NEAR_CACHE"]:
+            from portal.near import near_copies
+
+            near = near_copies(url, (SESSION_KEY_PREFIX, VERSION_KEY_PREFIX))
+            store.near = near
+            if store.companion is not None:
+                state.cache.keep_counter_copies(near, store.redis)
     else:
         store = SqlSessionStore(state.db)
     app.session_interface = ServerSessionInterface(

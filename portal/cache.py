@@ -19,9 +19,12 @@ from flask import Flask, g, has_request_context, session
 from flask_caching import Cache
 
 from portal.auth import Principal
+from portal.near import MISSING, NearCopies
 from portal.portlet import Portlet, Variance
 
 KEY_PREFIX = "portal:"
+#: Redis keys of the version counters: what ``portal.near`` keeps copies of.
+VERSION_KEY_PREFIX = KEY_PREFIX + "v:"
 
 
 def cache_config(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,12 +121,21 @@ class FragmentCache:
         self.near_size = 4096
         #: session id → the counter keys its last page read (see keys_for_session).
         self.session_hints: dict[str, list[str]] = {}
-        #: assembled pages (see portal.views.pages): key → (expires at, html).
-        self.pages: dict[Any, tuple[float, str]] = {}
+        #: assembled pages (see portal.views.pages): key → (expires at, the page's UTF-8
+        #: pieces between its CSRF token placeholders).
+        self.pages: dict[Any, tuple[float, tuple[bytes, ...]]] = {}
         #: fragment key → its ETag (a hash of the key, computed once).
         self.etags: dict[str, str] = {}
         #: (person id, layout version) → the user's layout diffs (see portal.homepage).
         self.user_diffs: dict[tuple[int, int], dict[str, Any]] = {}
+        #: This process's copies of the version counters (``portal.near``), if kept, and the
+        #: Redis client that reads the ones it lacks.
+        self.counter_copies: NearCopies | None = None
+        self._redis: Any = None
+
+    def keep_counter_copies(self, copies: NearCopies, redis_client: Any) -> None:
+        """Read version counters through *copies* (the shared cache must be that Redis)."""
+        self.counter_copies, self._redis = copies, redis_client
 
     def init_app(self, app: Flask, settings: Mapping[str, Any]) -> None:
         config = cache_config(settings)
@@ -144,7 +156,7 @@ class FragmentCache:
         if memo is not None:
             missing = [k for k in wanted if k not in memo]
             if missing:
-                memo.update(zip(missing, self.cache.get_many(*missing), strict=True))
+                memo.update(zip(missing, self._read(missing), strict=True))
             self._remember_for_session(wanted)
 
     # -- reading the counters in the session's round trip (SessionCompanion) ------------------
@@ -192,8 +204,25 @@ class FragmentCache:
         memo = self._memo() or {}
         missing = [k for k in keys if k not in memo]
         if missing:
-            memo = {**memo, **dict(zip(missing, self.cache.get_many(*missing), strict=True))}
+            memo = {**memo, **dict(zip(missing, self._read(missing), strict=True))}
         return [memo[k] for k in keys]
+
+    def _read(self, keys: list[str]) -> list[Any]:
+        """Values of *keys* from the shared cache; counters through this process's copies."""
+        copies = self.counter_copies
+        if copies is None or not all(k.startswith("v:") for k in keys):
+            return list(self.cache.get_many(*keys))
+        full = [KEY_PREFIX + k for k in keys]
+        ticket = copies.ticket()
+        raw = copies.get(full)
+        missing = [k for k, v in zip(full, raw, strict=True) if v is MISSING]
+        if missing:
+            read = self._redis.mget(missing)
+            copies.keep(ticket, missing, read)
+            found = dict(zip(missing, read, strict=True))
+            raw = [found[k] if v is MISSING else v for k, v in zip(full, raw, strict=True)]
+        loads = self.cache.cache.serializer.loads  # cachelib's own decoding, as in receive()
+        return [None if v is None else loads(v) for v in raw]
 
     def keys_for(
         self,
@@ -281,14 +310,17 @@ class FragmentCache:
         self.cache.set(key.key, value, timeout=ttl)
         self._keep(key.key, value)
 
-    def keep_page(self, key: Any, html: str, fragments: Sequence[FragmentKey]) -> None:
-        """Keep an assembled page until the first of its fragments expires."""
+    def keep_page(self, key: Any, html: str, fragments: Sequence[FragmentKey],
+                  token: str) -> None:
+        """Keep an assembled page until the first of its fragments expires, cut where
+        *token* (the CSRF placeholder) stands."""
         expiries = [self.near[k.key][0] for k in fragments if k.key in self.near]
         if len(expiries) != len(fragments):
             return  # a fragment is not held here: nothing to tie the page's life to
         if len(self.pages) >= 2048:
             self.pages.clear()
-        self.pages[key] = (min(expiries, default=time.time()), html)
+        self.pages[key] = (min(expiries, default=time.time()),
+                           tuple(part.encode() for part in html.split(token)))
 
     def _keep(self, key: str, value: tuple[float, str]) -> None:
         if len(self.near) >= self.near_size:
@@ -323,6 +355,8 @@ class FragmentCache:
         if self.shared:
             # INCR: atomic across web nodes, and the counter never expires.
             self.cache.cache.inc(key)
+            if self.counter_copies is not None:  # other processes hear it from Redis
+                self.counter_copies.drop([KEY_PREFIX + key])
         else:
             # The in-process cache is this process's whole world; never let a counter expire,
             # or a stale fragment stored under an older count could come back.

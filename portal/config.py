@@ -46,6 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
              "Portlet cache: auto (redis when REDIS_URL is set, else simple), simple, redis, "
              "null."),
     _setting("PORTLET_CACHE", bool, True, "Cache rendered portlet fragments."),
+    _setting("NEAR_CACHE", bool, True,
+             "Keep each process's copy of sessions and cache version counters read from Redis, "
+             "dropped when Redis reports a change (CLIENT TRACKING, Redis 6+): most requests "
+             "then make no Redis round trip. Turn off for a proxy that refuses tracking."),
     _setting("PORTLET_TIMEOUT", float, 2.0,
              "Seconds a portlet may take to render unless it declares its own timeout."),
     _setting("BREAKER_THRESHOLD", int, 3,

@@ -20,6 +20,10 @@ from werkzeug.datastructures import CallbackDict
 
 from portal.db import Database
 from portal.models import WebSession
+from portal.near import MISSING, NearCopies
+
+#: Redis key of a session: this prefix and the session id.
+SESSION_KEY_PREFIX = "portal:session:"
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
@@ -124,23 +128,42 @@ class RedisSessionStore(SessionStore):
         import redis
 
         self.redis = redis.Redis.from_url(url)
+        #: This process's copies of sessions and counters (``portal.near``), if kept.
+        self.near: NearCopies | None = None
 
     def load(self, sid: str) -> tuple[dict[str, Any], float, float] | None:
-        keys = self.companion.keys_for_session(sid) if self.companion is not None else []
-        if keys:
-            # One round trip for the session and the keys the page will need anyway.
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get("portal:session:" + sid)
-            pipe.mget(keys)
-            raw, values = pipe.execute()
-            assert self.companion is not None
-            self.companion.receive(keys, values)
+        # The session and the counters the page will need anyway (the companion's), in one
+        # round trip, or none when this process holds copies of them all.
+        extra = self.companion.keys_for_session(sid) if self.companion is not None else []
+        keys = [SESSION_KEY_PREFIX + sid, *extra]
+        near = self.near
+        values: list[Any]
+        if near is None:
+            values = list(self.redis.mget(keys))
         else:
-            raw = self.redis.get("portal:session:" + sid)
+            ticket = near.ticket()
+            values = near.get(keys)
+            missing = [k for k, v in zip(keys, values, strict=True) if v is MISSING]
+            if missing:
+                read = list(self.redis.mget(missing))
+                near.keep(ticket, missing, read)
+                found = dict(zip(missing, read, strict=True))
+                values = [found[k] if v is MISSING else v
+                          for k, v in zip(keys, values, strict=True)]
+        if extra:
+            assert self.companion is not None
+            self.companion.receive(extra, values[1:])
+        raw = values[0]
         if raw is None:
             return None
         doc = json.loads(raw)
         return doc["d"], doc["c"], doc["s"]
+
+    def _written(self, *sids: str) -> None:
+        """Forget this process's copies of sessions it just wrote: read your own writes at
+        once, not when Redis's invalidation message comes in."""
+        if self.near is not None:
+            self.near.drop([SESSION_KEY_PREFIX + sid for sid in sids if sid])
 
     def save(self, sid: str, data: dict[str, Any], created: float, last_seen: float,
              ttl: int) -> None:
@@ -153,25 +176,29 @@ class RedisSessionStore(SessionStore):
         doc = json.dumps({"d": data, "c": created, "s": last_seen}, separators=(",", ":"))
         person_id = _person_of(data)
         if person_id is None and not previous:
-            self.redis.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+            self.redis.set(SESSION_KEY_PREFIX + sid, doc, ex=max(ttl, 1))
+            self._written(sid)
             return
         pipe = self.redis.pipeline(transaction=True)
         if previous:
-            pipe.delete("portal:session:" + previous)
+            pipe.delete(SESSION_KEY_PREFIX + previous)
             if previous_person_id is not None:
                 pipe.srem(self._index(previous_person_id), previous)
-        pipe.set("portal:session:" + sid, doc, ex=max(ttl, 1))
+        pipe.set(SESSION_KEY_PREFIX + sid, doc, ex=max(ttl, 1))
         if person_id is None:
             pipe.execute()
+            self._written(previous, sid)
             return
         pipe.sadd(self._index(person_id), sid)
         # The index outlives its members by at most the idle timeout; sessions_of() drops the
         # ids whose session expired in between.
         pipe.expire(self._index(person_id), max(ttl, 1))
         pipe.execute()
+        self._written(previous, sid)
 
     def delete(self, sid: str) -> None:
-        raw = self.redis.getdel("portal:session:" + sid)
+        raw = self.redis.getdel(SESSION_KEY_PREFIX + sid)
+        self._written(sid)
         person_id = _person_of(json.loads(raw)["d"]) if raw else None
         if person_id is not None:
             self.redis.srem(self._index(person_id), sid)
@@ -181,7 +208,7 @@ class RedisSessionStore(SessionStore):
                       for m in self.redis.smembers(self._index(person_id)))
         if not sids:
             return []
-        docs = self.redis.mget(["portal:session:" + sid for sid in sids])
+        docs = self.redis.mget([SESSION_KEY_PREFIX + sid for sid in sids])
         found, gone = [], []
         for sid, raw in zip(sids, docs, strict=True):
             if raw is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 from flask import Flask
 
+from portal.near import MISSING
 from tests.conftest import REDIS_URL, Auth, make_app, seed_org
 from tests.plugins import misbehaving
 
@@ -76,3 +77,41 @@ def test_counters_ride_along_with_the_session(pg_url: str, tmp_path) -> None:  #
     assert "render #2" in a.client.get("/").get_data(as_text=True)
     for node in (node_a, node_b):
         node.extensions["portal"].db.engine.dispose()
+
+
+def test_a_node_keeps_no_stale_copy_of_what_another_process_changed(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The session and the counters are copies in the process (portal.near): another process
+    that bumps a counter or ends the session is seen by the next request."""
+    from tests.test_near import eventually
+
+    server = redis.Redis.from_url(REDIS_URL)
+    server.flushdb()
+    node = _prod_app(pg_url, tmp_path)
+    seed_org(node)
+    store = node.session_interface.store  # type: ignore[attr-defined]
+    assert store.near is not None and node.extensions["portal"].cache.counter_copies is store.near
+    a = Auth(node.test_client())
+    a.login("zg")
+    misbehaving.RENDERS["counter"] = 0
+    assert "render #1" in a.client.get("/").get_data(as_text=True)
+    sid = a.client.get_cookie("portal_session").value
+    assert "render #1" in a.client.get("/").get_data(as_text=True)
+    # Served from the process's copies now: the session and the page's counters.
+    assert MISSING not in store.near.get([f"portal:session:{sid}", "portal:v:counter"])
+
+    server.incr("portal:v:counter")  # another web node's invalidation, straight in Redis
+    assert eventually(lambda: "render #2" in a.client.get("/").get_data(as_text=True))
+    server.delete(f"portal:session:{sid}")  # "sign out everywhere" on another node
+    assert eventually(lambda: a.client.get("/").status_code == 302)
+    node.extensions["portal"].db.engine.dispose()
+
+
+def test_near_copies_can_be_turned_off(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    node = _prod_app(pg_url, tmp_path, NEAR_CACHE=False)
+    seed_org(node)
+    assert node.session_interface.store.near is None  # type: ignore[attr-defined]
+    a = Auth(node.test_client())
+    a.login("zg")
+    assert a.client.get("/").status_code == 200
+    node.extensions["portal"].db.engine.dispose()
