@@ -1,14 +1,25 @@
-"""Fast message lookup for templates.
+"""Fast message lookup, for templates and for Python code in requests.
 
 Flask-Babel's ``gettext`` finds the request, the locale and the catalogue on every call, which
-costs more than the rest of a small portlet's template. Templates here look a message up once
-per language and process: catalogues do not change while the portal runs.
+costs more than the rest of a small portlet's template. Here a message is looked up once per
+language and process: catalogues do not change while the portal runs. ``gettext`` and
+``lazy_gettext`` (exported by ``portal.toolkit``) behave as Flask-Babel's; outside a request
+they are Flask-Babel's own.
 """
 
 from __future__ import annotations
 
-from flask import Flask, g
-from flask_babel import get_locale, get_translations
+from typing import Any
+
+import flask_babel
+from flask import Flask, g, has_request_context
+from flask_babel import LazyString, get_locale, get_translations
+
+#: (language, message) → translated text. Bounded: a caller translating text it made up at
+#: run time would otherwise grow it without end.
+_singular: dict[tuple[str, str], str] = {}
+_plural: dict[tuple[str, str, str, int], str] = {}
+_MAX = 50_000
 
 
 def _locale_code() -> str:
@@ -18,21 +29,36 @@ def _locale_code() -> str:
     return code
 
 
+def _lookup(message: str) -> str:
+    key = (_locale_code(), message)
+    text = _singular.get(key)
+    if text is None:
+        if len(_singular) >= _MAX:
+            _singular.clear()
+        text = _singular[key] = get_translations().ugettext(message)
+    return text
+
+
+def gettext(message: str, **variables: Any) -> str:
+    """The translation of *message* in the request's language, ``%``-formatted with
+    *variables* like Flask-Babel's."""
+    if not has_request_context():
+        return flask_babel.gettext(message, **variables)
+    text = _lookup(message)
+    return text % variables if variables else text
+
+
+def lazy_gettext(message: str, **variables: Any) -> LazyString:
+    """A message translated when it is shown (portlet titles, labels declared at import)."""
+    return LazyString(gettext, message, **variables)
+
+
 def install(app: Flask) -> None:
     """Replace the Jinja gettext callables installed by Flask-Babel with memoized ones.
 
     Jinja's new-style wrappers format the result (``%`` with the variables) and escape it;
     these return the raw catalogue text.
     """
-    singular: dict[tuple[str, str], str] = {}
-    plural: dict[tuple[str, str, str, int], str] = {}
-
-    def gettext(message: str) -> str:
-        key = (_locale_code(), message)
-        text = singular.get(key)
-        if text is None:
-            text = singular[key] = get_translations().ugettext(message)
-        return text
 
     def ngettext(one: str, many: str, num: int) -> str:
         # Which plural form applies depends on the number and the language's rule; the rule
@@ -40,9 +66,11 @@ def install(app: Flask) -> None:
         translations = get_translations()
         form = translations.plural(num) if hasattr(translations, "plural") else int(num != 1)
         key = (_locale_code(), one, many, form)
-        text = plural.get(key)
+        text = _plural.get(key)
         if text is None:
-            text = plural[key] = translations.ungettext(one, many, num)
+            if len(_plural) >= _MAX:
+                _plural.clear()
+            text = _plural[key] = translations.ungettext(one, many, num)
         return text
 
-    app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    app.jinja_env.install_gettext_callables(_lookup, ngettext, newstyle=True)  # type: ignore[attr-defined]

@@ -145,7 +145,7 @@ class NearCopies:
                 log.warning("near copies of %s: no invalidation channel (%s); reading Redis "
                             "on every request, trying again in %.0fs", self.url, exc, pause)
                 self._stopped.wait(pause)
-                pause = min(pause * 2, 300.0)
+                pause = min(pause * 2, 30.0)
                 continue
             with self._lock:
                 self._conn = conn

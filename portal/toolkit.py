@@ -9,13 +9,14 @@ without notice.
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import ngettext
 
 from portal.access import current_principal, login_required, role_required
 from portal.auth import AuthBackend, DirectoryUnavailable, Identity, Principal
 from portal.bulk import insert_rows, update_rows
 from portal.db import Model, after_commit, db_session
 from portal.events import DomainEvent, dispatch_pending, emit, emit_many
+from portal.i18n import gettext, lazy_gettext
 from portal.jobs import PeriodicJob
 from portal.live import LiveBadge, LiveMessage, publish, publish_after_commit
 from portal.models import Customer, OrgUnit, Person, Post, PostAssignment
