@@ -19,7 +19,7 @@ from flask import Flask, g, has_request_context, session
 from flask_caching import Cache
 
 from portal.auth import Principal
-from portal.near import MISSING, NearCopies
+from portal.near import NearCopies
 from portal.portlet import Portlet, Variance
 
 KEY_PREFIX = "portal:"
@@ -212,15 +212,7 @@ class FragmentCache:
         copies = self.counter_copies
         if copies is None or not all(k.startswith("v:") for k in keys):
             return list(self.cache.get_many(*keys))
-        full = [KEY_PREFIX + k for k in keys]
-        ticket = copies.ticket()
-        raw = copies.get(full)
-        missing = [k for k, v in zip(full, raw, strict=True) if v is MISSING]
-        if missing:
-            read = self._redis.mget(missing)
-            copies.keep(ticket, missing, read)
-            found = dict(zip(missing, read, strict=True))
-            raw = [found[k] if v is MISSING else v for k, v in zip(full, raw, strict=True)]
+        raw = copies.read([KEY_PREFIX + k for k in keys], self._redis.mget)
         loads = self.cache.cache.serializer.loads  # cachelib's own decoding, as in receive()
         return [None if v is None else loads(v) for v in raw]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,20 @@ class NearCopies:
             if len(self.values) + len(keys) > self.maxsize:
                 self.values.clear()
             self.values.update(zip(keys, values, strict=True))
+
+    def read(self, keys: Sequence[str],
+             fetch: Callable[[list[str]], Sequence[Any]]) -> list[Any]:
+        """The value of each key: its copy, else what ``fetch(missing keys)`` returns (one
+        call for all of them, e.g. a Redis ``MGET``), kept for the next time."""
+        ticket = self.ticket()
+        values = self.get(keys)
+        missing = [k for k, v in zip(keys, values, strict=True) if v is MISSING]
+        if missing:
+            fetched = list(fetch(missing))
+            self.keep(ticket, missing, fetched)
+            found = dict(zip(missing, fetched, strict=True))
+            values = [found[k] if v is MISSING else v for k, v in zip(keys, values, strict=True)]
+        return values
 
     def drop(self, keys: Iterable[str] | None) -> None:
         """Forget *keys* (``None``: everything), e.g. right after this process wrote them."""

@@ -20,7 +20,7 @@ from werkzeug.datastructures import CallbackDict
 
 from portal.db import Database
 from portal.models import WebSession
-from portal.near import MISSING, NearCopies
+from portal.near import NearCopies
 
 #: Redis key of a session: this prefix and the session id.
 SESSION_KEY_PREFIX = "portal:session:"
@@ -136,20 +136,8 @@ class RedisSessionStore(SessionStore):
         # round trip, or none when this process holds copies of them all.
         extra = self.companion.keys_for_session(sid) if self.companion is not None else []
         keys = [SESSION_KEY_PREFIX + sid, *extra]
-        near = self.near
-        values: list[Any]
-        if near is None:
-            values = list(self.redis.mget(keys))
-        else:
-            ticket = near.ticket()
-            values = near.get(keys)
-            missing = [k for k, v in zip(keys, values, strict=True) if v is MISSING]
-            if missing:
-                read = list(self.redis.mget(missing))
-                near.keep(ticket, missing, read)
-                found = dict(zip(missing, read, strict=True))
-                values = [found[k] if v is MISSING else v
-                          for k, v in zip(keys, values, strict=True)]
+        values: list[Any] = (list(self.redis.mget(keys)) if self.near is None
+                             else self.near.read(keys, self.redis.mget))
         if extra:
             assert self.companion is not None
             self.companion.receive(extra, values[1:])

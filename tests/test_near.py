@@ -46,11 +46,7 @@ def near() -> Iterator[NearCopies]:
 
 def read(near: NearCopies, server: redis.Redis, key: str) -> object:
     """What a request does: the copy, else Redis (and keep what it read)."""
-    ticket = near.ticket()
-    (value,) = near.get([key])
-    if value is MISSING:
-        value = server.get(key)
-        near.keep(ticket, [key], [value])
+    (value,) = near.read([key], server.mget)
     return value
 
 
