@@ -84,6 +84,7 @@ class Aggregator:
     def __init__(self, cache: FragmentCache, settings: Mapping[str, Any]) -> None:
         self.cache = cache
         self.default_timeout = float(settings["PORTLET_TIMEOUT"])
+        self.timeout_scale = float(settings["PORTLET_TIMEOUT_SCALE"])
         self.threshold = int(settings["BREAKER_THRESHOLD"])
         self.cooldown = float(settings["BREAKER_COOLDOWN"])
         self.threads = int(settings["RENDER_THREADS"])
@@ -112,7 +113,8 @@ class Aggregator:
         return st
 
     def timeout_for(self, portlet: Portlet) -> float:
-        return portlet.timeout if portlet.timeout is not None else self.default_timeout
+        own = portlet.timeout if portlet.timeout is not None else self.default_timeout
+        return own * self.timeout_scale
 
     def render(
         self,

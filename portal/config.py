@@ -52,6 +52,9 @@ SETTINGS: tuple[Setting, ...] = (
              "then make no Redis round trip. Turn off for a proxy that refuses tracking."),
     _setting("PORTLET_TIMEOUT", float, 2.0,
              "Seconds a portlet may take to render unless it declares its own timeout."),
+    _setting("PORTLET_TIMEOUT_SCALE", float, 1.0,
+             "Multiplies every portlet's render timeout, its own or PORTLET_TIMEOUT: more than "
+             "1 on a machine known to be slow (the test suite uses 10)."),
     _setting("BREAKER_THRESHOLD", int, 3,
              "Consecutive failures after which a portlet is skipped for a cool-down."),
     _setting("BREAKER_COOLDOWN", float, 30.0, "Seconds a tripped portlet is skipped."),

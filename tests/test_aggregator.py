@@ -185,3 +185,13 @@ def test_a_window_done_after_its_own_deadline_is_a_timeout(bad_app: Flask) -> No
     assert by_id["late"].status == "timeout"
     assert "too late" not in by_id["late"].html
     assert by_id["patient"].status == "ok" and "in time" in by_id["patient"].html
+
+
+def test_every_timeout_can_be_scaled_for_a_slow_machine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from portal.portlet import Portlet
+
+    app = make_app(f"sqlite:///{tmp_path}/t.db", PORTLET_TIMEOUT=2.0, PORTLET_TIMEOUT_SCALE=3.0)
+    aggregator = app.extensions["portal"].aggregator
+    assert aggregator.timeout_for(Portlet(id="own", title="Own", render=str, timeout=1.5)) == 4.5
+    assert aggregator.timeout_for(Portlet(id="default", title="Default", render=str)) == 6.0
+    app.extensions["portal"].db.engine.dispose()
