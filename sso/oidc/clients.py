@@ -64,7 +64,9 @@ def add_client(db: Session, name: str, redirect_uris: list[str], *, first_party:
     if unknown or "openid" not in scope.split():
         raise ClientError(f"scopes must include openid and be among {', '.join(SCOPES)}")
     client = OidcClient(
-        client_id=secrets.token_urlsafe(18),
+        # Hex: an id may be typed on a command line (`portal oidc remove-client ID`), where
+        # one of token_urlsafe's that starts with "-" reads as an option.
+        client_id=secrets.token_hex(12),
         name=name,
         redirect_uris=[_check_uri(u, "redirect URI") for u in redirect_uris],
         post_logout_redirect_uris=[_check_uri(u, "post-logout redirect URI")
