@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 
 from portal.toolkit import OrgUnit, Person, Post, PostAssignment
 from sso.oidc.claims import Subject
-from sso.oidc.models import AuthorizationCodeReads, OidcAuthorizationCode, OidcToken, now
+from sso.oidc.models import (
+    AuthorizationCodeReads,
+    OidcAuthorizationCode,
+    OidcToken,
+    RefreshTokenReads,
+    now,
+)
 
 
 def _table(model: Any) -> Table:
@@ -99,7 +105,7 @@ class PresentedCode(AuthorizationCodeReads):
 
 
 @dataclass(frozen=True, slots=True)
-class PresentedRefresh:
+class PresentedRefresh(RefreshTokenReads):
     """A refresh token as a token request presented it, with its person (``None`` when
     deactivated since): Authlib's ``TokenMixin``, as far as the refresh grant uses it."""
 
@@ -113,18 +119,6 @@ class PresentedRefresh:
     refresh_expires_at: int | None
     revoked: bool
     subject: Subject | None
-
-    def check_client(self, client: Any) -> bool:
-        return bool(self.client_id == client.get_client_id())
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def is_revoked(self) -> bool:
-        return self.revoked
-
-    def refresh_expired(self) -> bool:
-        return self.refresh_expires_at is not None and now() >= self.refresh_expires_at
 
 
 def read_refresh(db: Session, refresh_hash: str) -> PresentedRefresh | None:

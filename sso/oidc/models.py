@@ -144,7 +144,39 @@ class OidcAuthorizationCode(AuthorizationCodeReads, Model):
 
 
 
-class OidcToken(Model):
+class _TokenFields(Protocol):
+    # Read-only: the presented token is a frozen dataclass.
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def revoked(self) -> bool: ...
+    @property
+    def refresh_expires_at(self) -> int | None: ...
+
+
+class RefreshTokenReads:
+    """What the refresh grant asks of a token (Authlib's ``TokenMixin``), over the token's own
+    fields, for the stored row and for the plain row the token endpoint reads
+    (``exchange.PresentedRefresh``) alike."""
+
+    __slots__ = ()
+
+    def check_client(self: _TokenFields, client: Any) -> bool:
+        return bool(self.client_id == client.get_client_id())
+
+    def get_scope(self: _TokenFields) -> str:
+        return self.scope
+
+    def is_revoked(self: _TokenFields) -> bool:
+        return self.revoked
+
+    def refresh_expired(self: _TokenFields) -> bool:
+        return self.refresh_expires_at is not None and now() >= self.refresh_expires_at
+
+
+class OidcToken(RefreshTokenReads, Model):
     """An access token and (usually) its refresh token.
 
     ``grant_id`` is the authorization code the chain started from; refreshing keeps it, so a
@@ -170,23 +202,11 @@ class OidcToken(Model):
 
     # --- authlib TokenMixin ---------------------------------------------------------------------
 
-    def check_client(self, client: Any) -> bool:
-        return bool(self.client_id == client.get_client_id())
-
-    def get_scope(self) -> str:
-        return self.scope
-
     def get_expires_in(self) -> int:
         return self.expires_in
 
     def is_expired(self) -> bool:
         return now() >= self.issued_at + self.expires_in
-
-    def is_revoked(self) -> bool:
-        return self.revoked
-
-    def refresh_expired(self) -> bool:
-        return self.refresh_expires_at is not None and now() >= self.refresh_expires_at
 
 
 class OidcSigningKey(Model):
