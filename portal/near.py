@@ -124,9 +124,7 @@ class NearCopies:
             if self._pid == pid:
                 return
             self._pid = pid
-            self.live, self._conn = False, None
-            self.values.clear()
-            self.seq += 1
+            self._use_channel(None)
             self._thread = threading.Thread(target=self._listen, name="portal-near-copies",
                                             daemon=True)
             self._thread.start()
@@ -162,10 +160,7 @@ class NearCopies:
                 pause = min(pause * 2, 30.0)
                 continue
             with self._lock:
-                self._conn = conn
-                self.values.clear()
-                self.seq += 1
-                self.live = True
+                self._use_channel(conn)
             pause = 0.5
             try:
                 self._serve(conn)
@@ -177,9 +172,14 @@ class NearCopies:
 
     def _lost(self) -> None:
         with self._lock:
-            self.live, self._conn = False, None
-            self.values.clear()
-            self.seq += 1
+            self._use_channel(None)
+
+    def _use_channel(self, conn: Any) -> None:
+        """Listen on *conn* (``None``: no channel, keep nothing). Every copy goes whenever the
+        channel changes: no message about them can be trusted to come. Hold ``_lock``."""
+        self._conn, self.live = conn, conn is not None
+        self.values.clear()
+        self.seq += 1
 
     def _serve(self, conn: Any) -> None:
         # can_read() polls the socket without reading from it: reading happens under _read_lock
