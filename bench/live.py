@@ -362,13 +362,13 @@ def main(argv: list[str] | None = None) -> int:
         command = serve_log.read_text().splitlines()[0]
 
         outbox = Outbox(db_url, args.redis)
-        staff = [pid for name, pid in outbox.people.items()
-                 if name.startswith(("zhuanguan", "kehu", "songhuo")) and name != PROBE_USER]
         if from_source:
             probed = probe_customers(outbox, 20)
             sources = Sources(sim_urls, probed)
             change: Callable[[], object] = sources.change
         else:
+            staff = [pid for name, pid in outbox.people.items()
+                     if name.startswith(("zhuanguan", "kehu", "songhuo")) and name != PROBE_USER]
             rng = random.Random(7)
             counter = iter(range(1, 1 << 62))
 
