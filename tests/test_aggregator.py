@@ -195,3 +195,93 @@ def test_every_timeout_can_be_scaled_for_a_slow_machine(tmp_path) -> None:  # ty
     assert aggregator.timeout_for(Portlet(id="own", title="Own", render=str, timeout=1.5)) == 4.5
     assert aggregator.timeout_for(Portlet(id="default", title="Default", render=str)) == 6.0
     app.extensions["portal"].db.engine.dispose()
+
+
+def _render_direct(app: Flask, windows: list) -> dict:  # type: ignore[type-arg]
+    from portal.auth import Principal
+
+    principal = Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
+    with app.test_request_context("/"):
+        out = app.extensions["portal"].aggregator.render(
+            windows, principal, "zh_CN", keys=[None] * len(windows))
+    return {w.window_id: w for w in out}
+
+
+def _portlet(name: str, render, timeout: float = 2.0):  # type: ignore[no-untyped-def]
+    from portal.portlet import CachePolicy, Portlet
+
+    return Portlet(id=f"t_{name}", title=name, render=render, timeout=timeout,
+                   cache=CachePolicy(ttl=0))
+
+
+def test_windows_that_only_compute_share_one_render_thread(bad_app: Flask) -> None:
+    """Handing quick windows around several threads costs CPU under the GIL and gains nothing:
+    a page takes a second thread only when a window holds the first past the stagger."""
+    import threading
+
+    from portal.aggregator import WindowRequest
+
+    threads: set[int] = set()
+
+    def quick(_ctx: object) -> str:
+        threads.add(threading.get_ident())
+        return "<p>quick</p>"
+
+    windows = [WindowRequest(f"w{i}", _portlet(f"quick{i}", quick), {}) for i in range(6)]
+    by_id = _render_direct(bad_app, windows)
+    assert all(w.status == "ok" for w in by_id.values())
+    assert len(threads) == 1
+
+
+def test_a_window_that_computes_keeps_the_page_on_one_thread(bad_app: Flask) -> None:
+    """A window busy computing for longer than the stagger is not waiting on anything: a
+    second thread would only contend with it for the GIL (a third more CPU per page on a busy
+    worker, measured), so the page keeps to one."""
+    import threading
+
+    from portal.aggregator import WindowRequest
+
+    threads: set[int] = set()
+
+    def computing(_ctx: object) -> str:
+        threads.add(threading.get_ident())
+        spent = time.thread_time() + 0.12  # six staggers of the thread's own CPU time
+        while time.thread_time() < spent:
+            sum(range(1000))
+        return "<p>computed</p>"
+
+    def quick(_ctx: object) -> str:
+        threads.add(threading.get_ident())
+        return "<p>quick</p>"
+
+    windows = [WindowRequest("busy", _portlet("computing", computing, timeout=5.0), {}),
+               *(WindowRequest(f"w{i}", _portlet(f"quick{i}", quick), {}) for i in range(3))]
+    by_id = _render_direct(bad_app, windows)
+    assert all(w.status == "ok" for w in by_id.values())
+    assert len(threads) == 1
+
+
+def test_a_window_that_waits_does_not_hold_up_the_others(bad_app: Flask) -> None:
+    """The first window waits for the second (as for a remote system): the page must start a
+    second thread for the queue, or the first would time out and the second never run."""
+    import threading
+
+    from portal.aggregator import WindowRequest
+
+    second_done = threading.Event()
+
+    def waiting(_ctx: object) -> str:
+        return "<p>got it</p>" if second_done.wait(1.5) else "<p>never</p>"
+
+    def second(_ctx: object) -> str:
+        second_done.set()
+        return "<p>second</p>"
+
+    windows = [WindowRequest("first", _portlet("waiting", waiting, timeout=3.0), {}),
+               WindowRequest("second", _portlet("second", second), {})]
+    started = time.monotonic()
+    by_id = _render_direct(bad_app, windows)
+    assert "got it" in by_id["first"].html and by_id["second"].status == "ok"
+    # The stagger is 20 ms; the bound is loose for a busy machine, but far below the 1.5 s
+    # the first window would wait if the second one ran after it.
+    assert time.monotonic() - started < 1.0
