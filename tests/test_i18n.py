@@ -51,3 +51,33 @@ def test_templates_have_no_hard_coded_chinese() -> None:
         offenders += [f"{template.relative_to(ROOT)}: {m}" for m in HAN.findall(text)
                       if m not in NOT_MESSAGES]
     assert offenders == []
+
+
+def _shown(app, source: str, locale: str) -> str:  # type: ignore[no-untyped-def]
+    from flask import render_template_string, session
+
+    with app.test_request_context("/"):
+        session["locale"] = locale
+        return render_template_string(source)
+
+
+def test_templates_translate_escape_and_format_as_jinja_new_style(app) -> None:  # type: ignore[no-untyped-def]
+    """The memoized template gettext (portal.i18n.install) keeps Jinja's new-style rules:
+    variables are escaped, ``%%`` reads as ``%`` even without variables, plural forms follow
+    the number, and a message kept for one language is not shown in the other."""
+    assert _shown(app, '{{ _("Target") }}', "zh_CN") == "目标"
+    assert _shown(app, '{{ _("Target") }}', "en") == "Target"
+    assert _shown(app, '{{ _("Target") }}', "zh_CN") == "目标"
+    month = '{{ _("%(month)s, month to date", month="<b>") }}'
+    assert _shown(app, month, "en") == "&lt;b&gt;, month to date"
+    percent = '{{ _("100%% done") }}|{{ gettext("100%% done") }}'
+    assert _shown(app, percent, "en") == "100% done|100% done"
+    plural = '{{ ngettext("%(num)d item", "%(num)d items", n) }}'
+    assert _shown(app, "{% set n = 1 %}" + plural, "en") == "1 item"
+    assert _shown(app, "{% set n = 3 %}" + plural, "en") == "3 items"
+    # Outside autoescape the text is plain: variables are not escaped.
+    raw = ('{% autoescape false %}{{ _("%(month)s, month to date", month="<b>") }}'
+           '{% endautoescape %}')
+    assert _shown(app, raw, "en") == "<b>, month to date"
+    # In a loop (where Jinja passes loop variables to every call) as outside one.
+    assert _shown(app, '{% for i in [1, 2] %}{{ _("Target") }}{% endfor %}', "zh_CN") == "目标目标"
