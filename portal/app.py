@@ -287,9 +287,10 @@ def _register_extensions(app: Flask, state: PortalState) -> None:
     from portal.signin import other_methods
 
     app.jinja_env.globals["sign_in_methods"] = other_methods
-    from portal import i18n
+    from portal import i18n, templating
 
     i18n.install(app)
+    templating.install(app)
     CSRFProtect(app)
     from portal import security
 

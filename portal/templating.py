@@ -1,0 +1,48 @@
+"""A Jinja context whose calls are cheap.
+
+Every call written in a template (``{{ url_for(...) }}``, a macro, ``f.text()``) goes through
+``Context.call``, which asks twice whether the callee wants the context passed in: once of the
+object's ``__call__`` (a method wrapper allocated for the purpose), once of the object. A cold
+homepage makes a few hundred such calls and that question was the largest single item of its
+profile. For the callables templates really call (functions, bound methods, built-ins and
+macros) one attribute lookup answers it; anything else, and every function that wants the
+context itself (which may need a context derived for loop variables), goes to Jinja's own.
+"""
+
+from __future__ import annotations
+
+from types import BuiltinFunctionType, FunctionType, MethodType
+from typing import Any
+
+from flask import Flask
+from jinja2.runtime import Context, Macro
+from jinja2.utils import _PassArg, internalcode
+
+#: Types whose ``__call__`` never carries a ``pass_context`` mark of its own.
+_PLAIN_CALLABLES = frozenset({FunctionType, MethodType, BuiltinFunctionType, Macro})
+
+
+class PortalContext(Context):
+    @internalcode
+    def call(self, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if type(obj) not in _PLAIN_CALLABLES:
+            return Context.call(self, obj, *args, **kwargs)
+        pass_arg = getattr(obj, "jinja_pass_arg", None)
+        if pass_arg is _PassArg.context:
+            return Context.call(self, obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        if pass_arg is _PassArg.eval_context:
+            args = (self.eval_ctx, *args)
+        elif pass_arg is _PassArg.environment:
+            args = (self.environment, *args)
+        try:
+            return obj(*args, **kwargs)
+        except StopIteration:
+            return self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception")
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.context_class = PortalContext
