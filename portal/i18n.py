@@ -9,6 +9,7 @@ they are Flask-Babel's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flask_babel
@@ -22,6 +23,8 @@ from markupsafe import Markup
 #: run time would otherwise grow it without end.
 _singular: dict[tuple[str, str], str] = {}
 _plural: dict[tuple[str, str, str, int], str] = {}
+#: language → its plural rule (a number → the index of its plural form).
+_plural_rules: dict[str, Callable[[int], int]] = {}
 #: (language, message, escaped) → what a template shows for a message without variables.
 _shown: dict[tuple[str, str, bool], str] = {}
 _MAX = 50_000
@@ -58,6 +61,10 @@ def lazy_gettext(message: str, **variables: Any) -> LazyString:
     return LazyString(gettext, message, **variables)
 
 
+def _germanic_plural(num: int) -> int:
+    return int(num != 1)
+
+
 def install(app: Flask) -> None:
     """Give templates memoized ``_``/``gettext`` and ``ngettext``, in Jinja's new style.
 
@@ -72,14 +79,17 @@ def install(app: Flask) -> None:
     def ngettext(one: str, many: str, num: int) -> str:
         # Which plural form applies depends on the number and the language's rule; the rule
         # maps a number to its form index, so memoize by the index.
-        translations = get_translations()
-        form = translations.plural(num) if hasattr(translations, "plural") else int(num != 1)
-        key = (_locale_code(), one, many, form)
+        code = _locale_code()
+        rule = _plural_rules.get(code)
+        if rule is None:
+            translations = get_translations()
+            rule = _plural_rules[code] = getattr(translations, "plural", _germanic_plural)
+        key = (code, one, many, rule(num))
         text = _plural.get(key)
         if text is None:
             if len(_plural) >= _MAX:
                 _plural.clear()
-            text = _plural[key] = translations.ungettext(one, many, num)
+            text = _plural[key] = get_translations().ungettext(one, many, num)
         return text
 
     @pass_eval_context

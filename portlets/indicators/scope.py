@@ -14,6 +14,8 @@ from portal.toolkit import OrgUnit, Person, Principal, prefix_match
 
 @dataclass(frozen=True)
 class Scope:
+    #: The city unit; None when the org has no single root, and for a scope of one's own
+    #: figures (nothing there is shown by unit).
     city_id: int | None
     city: bool
     units: frozenset[int]
@@ -34,6 +36,11 @@ class Scope:
 
 
 def scope_for(session: Session, principal: Principal) -> Scope:
+    if not (principal.is_admin or "leader" in principal.roles or "leader" in principal.posts
+            or principal.managed_units):
+        # Most people see their own figures only, which needs nothing of the org tree: the
+        # homepage of every 专管员, 客户经理 and 送货员 is spared reading it.
+        return Scope(None, False, frozenset(), frozenset({principal.person_id}))
     city, rollup = unit_rollup(session)
     if principal.is_admin or "leader" in principal.roles or "leader" in principal.posts:
         return Scope(city, True, frozenset(set(rollup.values())), None)
