@@ -62,8 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("RENDER_PARALLELISM", int, 4,
              "Threads one page renders its windows on at most (they share the page's queue)."),
     _setting("RENDER_STAGGER", float, 0.02,
-             "Seconds a window may keep a page's render thread busy before the page takes "
-             "another thread for its other windows; 0 starts RENDER_PARALLELISM threads at once."),
+             "Seconds a window may wait (on a remote system, a lock) on a page's render thread "
+             "before the page takes another thread for its other windows; 0 starts "
+             "RENDER_PARALLELISM threads at once."),
     _setting("DISABLED_PLUGINS", list, [], "Entry point names of plugins not to load."),
     _setting("AUTH_BACKENDS", list, ["local"], "Sign-in backends, tried in this order."),
     _setting("DEFAULT_LOCALE", str, "zh_CN", "Language for users who have not chosen one."),
