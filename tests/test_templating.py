@@ -47,7 +47,8 @@ SOURCE = """\
 {%- macro twice(x) %}{{ x }}{{ x }}{% endmacro -%}
 {{ twice("a") }}|{{ greeter.hello("b") }}|{{ "x,y".split(",") | join("+") }}|{{ obj() }}
 |{{ stop() is undefined }}|{{ escaping() }}|{{ env_name() }}|{{ len([1, 2]) }}
-{%- for item in ["p", "q"] %}{% set v = item ~ "!" %}|{{ loop_var("v") }}{{ twice(item) }}{% endfor -%}
+{%- for item in ["p", "q"] %}{% set v = item ~ "!" -%}
+|{{ loop_var("v") }}{{ twice(item) }}{% endfor -%}
 {%- autoescape false %}|{{ escaping() }}{% endautoescape %}|{{ dict(a=1).get("a") }}
 """
 
