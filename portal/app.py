@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,11 @@ class PortalState:
 
 
 class PortalFlask(Flask):
-    """Flask, with ``url_for`` remembered per process for the plain in-request case.
+    """Flask, with ``url_for`` and ``ensure_sync`` remembered per process.
+
+    ``ensure_sync`` is asked of every view, hook and template context processor on every call,
+    and asks ``inspect.iscoroutinefunction`` each time: about fifty times a homepage rendered
+    without the cache. A function's answer does not change, so it is kept.
 
     A homepage's windows build a few dozen links (to-do items, indicators, notices), and
     Werkzeug builds each from the URL map again: about a twentieth of a page rendered without
@@ -76,10 +80,25 @@ class PortalFlask(Flask):
     """
 
     url_memo_size = 20_000
+    sync_memo_size = 2_000
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._url_memo: dict[tuple[Any, ...], str] = {}
+        self._sync_memo: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync_memo[func]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if len(self._sync_memo) >= self.sync_memo_size:
+            self._sync_memo.clear()
+        self._sync_memo[func] = sync
+        return sync
 
     def url_for(self, endpoint: str, *, _anchor: str | None = None,
                 _method: str | None = None, _scheme: str | None = None,

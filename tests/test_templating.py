@@ -66,3 +66,23 @@ def test_calls_render_as_with_jinjas_own_context(context_class: type[Context]) -
 
 def test_the_portal_renders_its_templates_with_it(app) -> None:  # type: ignore[no-untyped-def]
     assert app.jinja_env.context_class is PortalContext
+
+
+def test_template_globals_layer_as_in_jinja_and_stay_live(app) -> None:  # type: ignore[no-untyped-def]
+    """PortalTemplate flattens a template's globals for each render: its own globals win over
+    the environment's, and a global the environment gains after the template was loaded is
+    seen, as with Jinja's ChainMap."""
+    from portal.templating import PortalTemplate
+
+    env = app.jinja_env
+    template = env.from_string("{{ who }} {{ late is defined }}", globals={"who": "template"})
+    assert isinstance(template, PortalTemplate)
+    env.globals["who"] = "environment"
+    try:
+        assert template.render() == "template False"
+        env.globals["late"] = 1
+        assert template.render() == "template True"
+        assert template.render(who="caller") == "caller True"
+    finally:
+        env.globals.pop("who")
+        env.globals.pop("late", None)

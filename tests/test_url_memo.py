@@ -45,3 +45,24 @@ def test_what_is_not_remembered_still_works(app) -> None:
     with app.test_request_context("/"):
         url_for("notices.inbox", _anchor="top")
     assert len(app._url_memo) == size  # type: ignore[attr-defined]
+
+
+def test_ensure_sync_answers_as_flask_does(app) -> None:  # type: ignore[no-untyped-def]
+    """PortalFlask keeps ensure_sync's answer per function: a plain function comes back as it
+    is, every time; a coroutine function is still handed to Flask (wrapped, or refused when
+    Flask's async extra is not installed), not mistaken for a plain one."""
+
+    def plain() -> str:
+        return "plain"
+
+    async def coroutine() -> str:
+        return "coroutine"
+
+    assert app.ensure_sync(plain) is plain and app.ensure_sync(plain) is plain
+    for _ in range(2):
+        try:
+            wrapped = app.ensure_sync(coroutine)
+        except RuntimeError as exc:  # Flask without asgiref says so, as without the memo
+            assert "async" in str(exc)
+        else:
+            assert wrapped is not coroutine and wrapped() == "coroutine"
