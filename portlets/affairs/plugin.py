@@ -30,14 +30,17 @@ from portlets.affairs.views import bp
 HERE = Path(__file__).parent
 #: Entries per kind in one calendar query: a year's export of a busy person fits.
 CALENDAR_LIMIT = 2000
+#: How far ahead the homepage window lists bookings and trips, today included.
+UPCOMING_DAYS = 7
 
 
 def render_portlet(ctx: RenderContext) -> str:
     s = db_session()
+    # The coming seven days rather than the rest of the calendar week: on a Friday or a
+    # Sunday, Monday's meeting is what the person needs to see.
     today = date.today()
-    monday = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time())
-    start = max(monday, datetime.combine(today, datetime.min.time()))
-    end = monday + timedelta(days=7)
+    start = datetime.combine(today, datetime.min.time())
+    end = start + timedelta(days=UPCOMING_DAYS)
     vehicles, trips = queries.pending_counts(s, ctx.principal)
     pending = []
     if vehicles:
@@ -54,8 +57,8 @@ def render_portlet(ctx: RenderContext) -> str:
 
 PORTLET = Portlet(
     id="affairs", title=lazy_gettext("Office affairs"),
-    description=lazy_gettext("Your meeting-room bookings this week, trips, and requests "
-                             "waiting for you."),
+    description=lazy_gettext("Your meeting-room bookings and trips of the coming seven "
+                             "days, and requests waiting for you."),
     category="work", render=render_portlet, default_size=Size(6, 4), min_size=Size(3, 3),
     cache=CachePolicy(ttl=0, vary=Variance.USER), timeout=1.5, icon="▦")
 

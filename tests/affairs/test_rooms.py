@@ -141,3 +141,24 @@ def test_concurrent_double_booking_on_postgresql(pg_aapp: Flask) -> None:
     loser = next(v for v in results.values() if v != "booked")
     assert "already booked" in loser
     assert _count(app) == 1
+
+
+def test_window_lists_the_coming_seven_days(aapp: Flask) -> None:
+    """The homepage window looks seven days ahead, whatever the weekday: on a Sunday the
+    next day's meeting belongs to another calendar week but is what the person needs."""
+    from portal.portlet import RenderContext
+    from portlets.affairs.plugin import UPCOMING_DAYS, render_portlet
+
+    client = client_for(aapp, "zg")
+    for days, title in ((1, "明天的例会"), (UPCOMING_DAYS - 1, "第七天的例会"),
+                        (UPCOMING_DAYS, "八天后的例会")):
+        day = (date.today() + timedelta(days=days)).isoformat()
+        assert _book(client, aapp.config["TEST_IDS"]["room1"], "09:00", "10:00", title,
+                     day=day).status_code == 302
+    org = aapp.config["TEST_ORG"]
+    me = Principal(person_id=org.people["zg"], username="zg", display_name="zg",
+                   org_unit_id=org.unit_a)
+    with aapp.test_request_context():
+        html = render_portlet(RenderContext(me, "affairs", {}))
+    assert "明天的例会" in html and "第七天的例会" in html
+    assert "八天后的例会" not in html

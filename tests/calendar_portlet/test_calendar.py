@@ -71,13 +71,16 @@ def _principal(app: Flask, username: str) -> Principal:
 
 
 def _book_this_week(app: Flask) -> None:
-    """A meeting tomorrow (or today if Sunday... the week agenda still shows it)."""
+    """A meeting and a trip on this week's Wednesday, whatever today is: booked as if it
+    were Monday morning, since by Sunday the meeting is over and a booking in the past
+    is refused."""
     with app.app_context():
         s = app.extensions["portal"].db.session()
-        day = max(date.today() + timedelta(days=1), MONDAY)
+        day = MONDAY + timedelta(days=2)
         start = datetime.combine(day, datetime.min.time()) + timedelta(hours=15)
         affairs.book(s, _principal(app, "zg"), app.config["TEST_IDS"]["room1"], "周例会",
-                     start, start + timedelta(hours=1))
+                     start, start + timedelta(hours=1),
+                     now=datetime.combine(MONDAY, datetime.min.time()))
         affairs.request_trip(s, _principal(app, "zg"), "杭州", "培训",
                              datetime.combine(day, datetime.min.time()),
                              datetime.combine(day + timedelta(days=1), datetime.min.time()))
