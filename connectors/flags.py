@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from connectors.kpi_models import IntegrityStar
 from connectors.models import Case, Delivery, FieldChange
+from portal.toolkit import run_prepared
 
 RECENT_DAYS = 30
 FINE = ("SIGNED", "PROXY")
@@ -52,8 +53,8 @@ def customer_flags(session: Session, customer_ids: Sequence[int], today: date | 
         return {}
     since = (today or date.today()) - timedelta(days=days)
     out: dict[int, set[str]] = {}
-    for cid, flag, stars in session.connection().execute(FLAGS, {
+    for cid, flag, stars in run_prepared(FLAGS, {
             "ids": list(customer_ids), "since": since,
-            "since_time": datetime.combine(since, time())}):
+            "since_time": datetime.combine(since, time())}, session=session):
         out.setdefault(cid, set()).add(flag if stars is None else f"stars:{stars}")
     return out

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.auth import Principal
 from portal.models import OrgUnit, Person, Post, PostAssignment
-from portal.query import PREFIX_END, prefix_match
+from portal.query import PREFIX_END, prefix_match, run
 
 
 def loaded_assignments(person: Person | None) -> list[PostAssignment] | None:
@@ -107,4 +107,4 @@ def customer_scope(session: Session, principal: Principal) -> list[int]:
         [principal.org_unit_id] if principal.org_unit_id else [])
     if not roots:
         return []
-    return sorted(session.connection().execute(SCOPE, {"roots": roots}).scalars())
+    return sorted(run(SCOPE, {"roots": roots}, session=session).scalars())

@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from sqlalchemy import ColumnElement, and_, bindparam, case, or_, select, true
 from sqlalchemy.orm import Session
 
-from portal.toolkit import Principal, WorkflowInstance, WorkflowTask
+from portal.toolkit import Principal, WorkflowInstance, WorkflowTask, run_prepared
 from portlets.documents.access import ALL_SEEING_POSTS
 from portlets.documents.models import Document, Incoming, Reading
 from portlets.documents.service import INCOMING, OUTGOING, SUBJECT_DOC, SUBJECT_INCOMING
@@ -73,7 +73,7 @@ MY_TASKS = _tasks_query()
 
 
 def my_tasks(db: Session, person_id: int, limit: int = 50) -> list[TaskRow]:
-    rows = db.connection().execute(MY_TASKS, {"person_id": person_id, "limit": limit})
+    rows = run_prepared(MY_TASKS, {"person_id": person_id, "limit": limit}, session=db)
     return [TaskRow(r[0], r[1], r[2], str((r[3] or {}).get("title") or ""), r[4], r[5], r[6])
             for r in rows]
 

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.indicators import Indicator, Period, Registry, fmt, shift
+from portal.toolkit import run_prepared
 from portlets.indicators.models import RunState, Snapshot
 
 TREND = 12
@@ -86,7 +87,7 @@ FIGURES, BROKEN = _snapshot_queries()
 def unavailable(session: Session, registry: Registry) -> dict[str, str]:
     """Indicators whose last computation failed, or that their plugin declared badly."""
     out = {k: v for k, v in registry.unavailable.items()}
-    for ind_id, error in session.connection().execute(BROKEN):
+    for ind_id, error in run_prepared(BROKEN, session=session):
         out[ind_id] = error
     return out
 
@@ -104,9 +105,9 @@ def figures(session: Session, registry: Registry, level: str, subject_id: int, d
         order = {i: n for n, i in enumerate(ids)}
         wanted.sort(key=lambda ind: order.get(ind.id, 99))
     # The snapshots the recompute job keeps (as fresh as its last run), not live aggregates.
-    rows = session.connection().execute(FIGURES, {
+    rows = run_prepared(FIGURES, {
         "level": level, "subject": subject_id, "kind": kind,
-        "starts": [year_ago, *_starts(kind, first, TREND)]}).all()
+        "starts": [year_ago, *_starts(kind, first, TREND)]}, session=session).all()
     by: dict[tuple[str, date], tuple[float, float | None, float | None]] = {
         (r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
     broken = unavailable(session, registry)
