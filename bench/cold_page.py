@@ -65,7 +65,9 @@ def scratch_portal(folder: Path, redis_db: int) -> dict[str, str]:
                PORTAL_REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
                PORTAL_PORTLET_CACHE="false", PORTAL_SECRET_KEY="bench-cold-page",
                # Under valgrind a page is fifty times slower: no window may time out.
-               PORTAL_PORTLET_TIMEOUT_SCALE="100")
+               PORTAL_PORTLET_TIMEOUT_SCALE="100",
+               # The same string hashes, dictionary layouts and so instruction counts each run.
+               PYTHONHASHSEED="0")
     portal = str(Path(sys.executable).with_name("portal"))
     for step in (["db", "upgrade"], ["demo-data", "--customers", "2000"]):
         subprocess.run([portal, *step], env=env, cwd=ROOT, check=True, capture_output=True)

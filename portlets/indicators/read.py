@@ -104,10 +104,12 @@ def figures(session: Session, registry: Registry, level: str, subject_id: int, d
     if ids is not None:
         order = {i: n for n, i in enumerate(ids)}
         wanted.sort(key=lambda ind: order.get(ind.id, 99))
+    starts = _starts(kind, first, TREND)
+    previous = shift(kind, period.start, -1)
     # The snapshots the recompute job keeps (as fresh as its last run), not live aggregates.
     rows = run_prepared(FIGURES, {
         "level": level, "subject": subject_id, "kind": kind,
-        "starts": [year_ago, *_starts(kind, first, TREND)]}, session=session).all()
+        "starts": [year_ago, *starts]}, session=session).all()
     by: dict[tuple[str, date], tuple[float, float | None, float | None]] = {
         (r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
     broken = unavailable(session, registry)
@@ -121,11 +123,11 @@ def figures(session: Session, registry: Registry, level: str, subject_id: int, d
         cur = by.get((ind.id, period.start))
         if cur:
             f.value, f.numerator, f.denominator = cur
-        prev = by.get((ind.id, shift(kind, period.start, -1)))
+        prev = by.get((ind.id, previous))
         f.previous = prev[0] if prev else None
         ya = by.get((ind.id, year_ago))
         f.year_ago = ya[0] if ya else None
-        f.trend = [(by.get((ind.id, s)) or (None,))[0] for s in _starts(kind, first, TREND)]
+        f.trend = [(by.get((ind.id, s)) or (None,))[0] for s in starts]
         f.status = ind.status(f.value, level)
         out.append(f)
     return out
