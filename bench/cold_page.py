@@ -32,9 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import homepage as hp
+
 ROOT = Path(__file__).resolve().parent.parent
-USERNAME = "kehu01"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def main() -> int:
@@ -123,13 +125,10 @@ def measure(mode: str, pages: int) -> int:
     aggregator._Crew.hire = hire_inline  # type: ignore[method-assign]
     app = create_app()
     client = app.test_client()
-    token = CSRF.search(client.get("/login").get_data(as_text=True))
-    password = app.config.get("DEMO_PASSWORD") or "Portal@2026"
-    signed_in = client.post("/login", data={
-        "csrf_token": token.group(1) if token else "", "username": USERNAME,
-        "password": password, "next": ""})
-    if signed_in.status_code not in (302, 303):
-        print(f"sign-in of {USERNAME} failed: HTTP {signed_in.status_code}", file=sys.stderr)
+    try:
+        hp.sign_in_client(client, hp.USERNAME, app.extensions["portal"].settings["DEMO_PASSWORD"])
+    except hp.BenchError as exc:
+        print(exc, file=sys.stderr)
         return 1
 
     def page() -> None:
@@ -207,10 +206,7 @@ def _statements(app: object, page: object, pages: int) -> int:
 
     from sqlalchemy import event
 
-    from portal.db import get_db
-
-    with app.app_context():  # type: ignore[attr-defined]
-        engine = get_db().engine
+    engine = app.extensions["portal"].db.engine  # type: ignore[attr-defined]
     spent: dict[str, list[float]] = defaultdict(list)
 
     @event.listens_for(engine, "before_cursor_execute")

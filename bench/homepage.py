@@ -49,6 +49,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -255,19 +256,34 @@ CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE_ATTR = re.compile(r'value="([^"]*)"')
 
 
+def login_form(html: str, username: str, password: str) -> dict[str, str]:
+    """The fields to post to /login, with the CSRF token of the login page *html*."""
+    field = CSRF_INPUT.search(html)
+    token = VALUE_ATTR.search(field.group(0)) if field else None
+    if not token:
+        raise BenchError("no csrf_token hidden input in the login form")
+    return {"csrf_token": token.group(1), "username": username, "password": password, "next": ""}
+
+
+def sign_in_client(client: Any, username: str, password: str) -> None:
+    """Sign a Flask test client in through the login form, as a browser arriving without a
+    cookie (the in-process benchmarks)."""
+    client._cookies.clear()
+    page = client.get("/login")
+    if page.status_code != 200:
+        raise BenchError(f"GET /login: {page.status_code}")
+    resp = client.post("/login", data=login_form(page.get_data(as_text=True), username, password))
+    if resp.status_code != 302 or resp.headers.get("Location") != "/":
+        raise BenchError(f"POST /login as {username}: {resp.status_code}")
+
+
 def sign_in(base: str, username: str, password: str) -> str:
     """Sign in through the login form; return the ``portal_session`` cookie's value."""
     jar = http.cookiejar.CookieJar()
     opener = plain_opener(jar)
     with opener.open(f"{base}/login", timeout=20) as resp:
         html = resp.read().decode("utf-8", "replace")
-    field = CSRF_INPUT.search(html)
-    token = VALUE_ATTR.search(field.group(0)) if field else None
-    if not token:
-        raise BenchError("no csrf_token hidden input in the login form")
-    form = urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "username": username, "password": password, "next": ""}
-    ).encode()
+    form = urllib.parse.urlencode(login_form(html, username, password)).encode()
     req = urllib.request.Request(
         f"{base}/login", data=form, method="POST", headers={"Referer": f"{base}/login"}
     )

@@ -89,18 +89,6 @@ def _count_round_trips(app: Any) -> None:
     # Connections opened (pools warming up) show as binds; one sign-in each warms them.
 
 
-def _sign_in(client: Any, username: str, password: str) -> None:
-    """GET + POST /login as a browser arriving without a cookie (as bench/login.py does)."""
-    client._cookies.clear()
-    page = client.get("/login")
-    token = login.TOKEN.search(page.get_data(as_text=True))
-    assert page.status_code == 200 and token, page.status_code
-    resp = client.post("/login", data={"csrf_token": token.group(1), "username": username,
-                                       "password": password, "next": ""})
-    if resp.status_code != 302 or resp.headers.get("Location") != "/":
-        raise hp.BenchError(f"POST /login as {username}: {resp.status_code}")
-
-
 def _pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
@@ -116,7 +104,7 @@ def profile_oidc(app: Any, env: dict[str, str], args: argparse.Namespace) -> Non
                  env, timeout=120)
     registered = json.loads(out.strip().splitlines()[-1])
     client = app.test_client()
-    _sign_in(client, login.USERS[0], args.password)
+    hp.sign_in_client(client, login.USERS[0], args.password)
     bodies = []
     for _ in range(args.signins + 5):
         verifier, challenge = _pkce()
@@ -156,13 +144,13 @@ def profile_login(app: Any, args: argparse.Namespace) -> None:
     client = app.test_client()
     users = login.USERS
     for user in users:  # every account once: provisioned and linked, pools warm
-        _sign_in(client, user, args.password)
+        hp.sign_in_client(client, user, args.password)
     _count_round_trips(app)
     profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
     started = time.process_time()
     profiler.enable()
     for i in range(args.signins):
-        _sign_in(client, users[i % len(users)], args.password)
+        hp.sign_in_client(client, users[i % len(users)], args.password)
     profiler.disable()
     _report(args, "sign-in (GET + POST /login)", time.process_time() - started, profiler)
 
