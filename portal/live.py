@@ -306,7 +306,11 @@ class RedisBroker:
                                                client_name=f"{prefix}:{os.getpid()}")
         self.backlog = backlog
         self.log_key = f"{prefix}:log"
-        self.channel = f"{prefix}:fanout"
+        # Keys belong to a database, pub/sub channels to the whole server: two portals on one
+        # Redis (a test and a staging portal, two companies) told apart only by the database
+        # number would otherwise show each other's messages to whoever has the same person id.
+        database = self.redis.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"{prefix}:{database}:fanout"
         self._script = self.redis.register_script(_PUBLISH)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()

@@ -174,6 +174,26 @@ def test_a_broker_in_another_process_reaches_this_one_through_redis() -> None:
         node_a.redis.delete(node_a.log_key)
 
 
+def test_portals_on_other_databases_of_the_same_redis_do_not_hear_each_other() -> None:
+    """Pub/sub ignores the database number: a portal on database 14 and one on 13 of the same
+    server must still not deliver each other's messages (person 5 of one is not person 5 of
+    the other)."""
+    prefix = f"test-live:{uuid.uuid4().hex[:8]}"
+    other_db = REDIS_URL.rsplit("/", 1)[0] + "/" + ("13" if REDIS_URL.endswith("/14") else "14")
+    here = RedisBroker(REDIS_URL, 100, Hub(3, 10), prefix=prefix)
+    same_db = RedisBroker(REDIS_URL, 100, Hub(3, 10), prefix=prefix)
+    elsewhere = RedisBroker(other_db, 100, Hub(3, 10), prefix=prefix)
+    try:
+        theirs, ours = elsewhere.subscribe(5), same_db.subscribe(5)
+        message_id = here.publish([5], {"key": "notice:secret"})
+        assert next_entry(ours).id == message_id  # the listeners are up and the message out
+        assert next_entry(theirs, timeout=1.0) is None
+    finally:
+        for b in (here, same_db, elsewhere):
+            b.close()
+        here.redis.delete(here.log_key)
+
+
 def test_parse_id_refuses_anything_but_stream_ids() -> None:
     assert parse_id("1700000000000-3") == (1700000000000, 3)
     for bad in ["", "12", "a-1", "1-", "-1", "1-2-3", "1" * 30 + "-" + "1" * 30]:
