@@ -15,18 +15,19 @@ until ``BREAKER_COOLDOWN`` has passed. Counts and timings feed the admin's healt
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import copy_current_request_context, has_request_context, render_template, request
+from flask import has_request_context, render_template, request
 
 from portal import metrics
 from portal.assurance import current_path, satisfies, step_up_url
@@ -86,8 +87,12 @@ class RenderedWindow:
 
 
 class Aggregator:
-    def __init__(self, cache: FragmentCache, settings: Mapping[str, Any]) -> None:
+    def __init__(self, cache: FragmentCache, settings: Mapping[str, Any],
+                 release: Callable[[], None] | None = None) -> None:
         self.cache = cache
+        #: Called on a render thread when it has rendered its windows: frees what the thread
+        #: holds of its own (the database session of the thread).
+        self.release = release
         self.default_timeout = float(settings["PORTLET_TIMEOUT"])
         self.timeout_scale = float(settings["PORTLET_TIMEOUT_SCALE"])
         self.threshold = int(settings["BREAKER_THRESHOLD"])
@@ -219,7 +224,7 @@ class Aggregator:
     def _start_workers(self, jobs: list[_Job]) -> _Crew:
         """Hand *jobs* to a crew of render threads that share one queue: one thread to begin
         with, all of ``RENDER_PARALLELISM`` at once when there is no stagger."""
-        crew = _Crew(jobs, self._executor(), min(len(jobs), self.parallelism))
+        crew = _Crew(jobs, self._executor(), min(len(jobs), self.parallelism), self.release)
         if jobs:
             crew.hire()
             while self.stagger == 0 and crew.can_grow():
@@ -281,18 +286,20 @@ def _page_path() -> str:
 class _Crew:
     """The render threads of one page, taking windows from the page's queue until it is empty.
 
-    Each thread pushes one copy of the request context and renders jobs until the queue is
-    empty, so a page pays for a context, a database session and the template globals once
-    per thread rather than once per window. A window that hangs blocks its thread only: the
-    page hires another (``held_up``) for the rest of the queue, up to ``most`` threads, and
-    waits for no window past its deadline.
+    Each thread runs in the page's context (see ``hire``) and renders jobs until the queue is
+    empty, so a page pays for a database session once per thread rather than once per
+    window. A window that hangs blocks its thread only: the page hires another (``held_up``)
+    for the rest of the queue, up to ``most`` threads, and waits for no window past its
+    deadline.
     """
 
-    def __init__(self, jobs: list[_Job], pool: ThreadPoolExecutor, most: int) -> None:
+    def __init__(self, jobs: list[_Job], pool: ThreadPoolExecutor, most: int,
+                 release: Callable[[], None] | None = None) -> None:
         self.queue = deque(jobs)
         self.running: list[_Job] = []
         self.pool = pool
         self.most = most
+        self.release = release
         self.size = 0
 
     def can_grow(self) -> bool:
@@ -309,11 +316,23 @@ class _Crew:
         return any(job.waiting(now, stagger) for job in self.running)
 
     def hire(self) -> None:
-        """Start one more thread. Called from the page's thread, in its request context: each
-        render thread needs a copy of its own (a context is pushed by one thread at a time)."""
+        """Start one more thread, running in a copy of the page thread's context variables.
+
+        Flask keeps its contexts in context variables, so the thread sees the page's own app
+        and request contexts: the same request, session and ``g``, with what the request has
+        already worked out there (the principal, the locale, the template globals). Pushing a
+        copy of the request context instead would give the thread a new, empty ``g``, work
+        all of that out again per thread, and run the request's teardown once per thread.
+        Nothing here is pushed or popped: the request ends once, on the page's thread."""
         self.size += 1
-        work = copy_current_request_context(self._work) if has_request_context() else self._work
-        self.pool.submit(work)
+        self.pool.submit(contextvars.copy_context().run, self._work_and_release)
+
+    def _work_and_release(self) -> None:
+        try:
+            self._work()
+        finally:
+            if self.release is not None:
+                self.release()
 
     def _work(self) -> None:
         clock = _thread_cpu_clock()
@@ -340,7 +359,7 @@ class _Crew:
 
 @dataclass
 class _Job:
-    """One window waiting for a worker. Workers run in a copy of the request context: url_for,
+    """One window waiting for a worker. Workers run in the page's request context: url_for,
     gettext and the session work there as in the view."""
 
     index: int

@@ -157,7 +157,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app, settings)
     pm = PluginManager()
     state = PortalState(settings=settings, origin=origin, db=db, plugins=pm, cache=cache,
-                        aggregator=Aggregator(cache, settings))
+                        aggregator=Aggregator(cache, settings, release=db.remove))
     app.extensions["portal"] = state
 
     pm.load_entry_points(disabled=settings["DISABLED_PLUGINS"])

@@ -285,3 +285,51 @@ def test_a_window_that_waits_does_not_hold_up_the_others(bad_app: Flask) -> None
     # The stagger is 20 ms; the bound is loose for a busy machine, but far below the 1.5 s
     # the first window would wait if the second one ran after it.
     assert time.monotonic() - started < 1.0
+
+
+def test_render_threads_work_in_the_page_request(bad_app: Flask) -> None:
+    """A window rendered on a render thread sees the request as the page does: the same
+    ``g`` (so what the request worked out, such as the principal, is not worked out again),
+    the request's teardown runs once, on the page's thread, and the thread's own database
+    session is given back when it has rendered its windows."""
+    import threading
+
+    from flask import g, request
+
+    from portal.aggregator import WindowRequest
+    from portal.db import db_session
+
+    seen: dict[str, object] = {}
+    teardowns: list[int] = []
+    bad_app.teardown_request(lambda _exc: teardowns.append(threading.get_ident()))
+
+    def probe(_ctx: object) -> str:
+        seen.update(thread=threading.get_ident(), g=g._get_current_object(),  # type: ignore[attr-defined]
+                    path=request.path, marker=g.get("page_marker"))
+        session = db_session()
+        session.connection()  # the thread checks out a connection of its own
+        seen["session"] = session
+        return "<p>probed</p>"
+
+    engine = bad_app.extensions["portal"].db.engine
+    with bad_app.test_request_context("/somewhere"):
+        g.page_marker = "set by the page"
+        page_g = g._get_current_object()  # type: ignore[attr-defined]
+        out = bad_app.extensions["portal"].aggregator.render(
+            [WindowRequest("p", _portlet("probe", probe), {})], _principal(), "zh_CN",
+            keys=[None])
+        assert out[0].status == "ok"
+        assert seen["thread"] != threading.get_ident()
+        assert seen["g"] is page_g and seen["marker"] == "set by the page"
+        assert seen["path"] == "/somewhere"
+        assert teardowns == []  # the render thread did not end the request
+    assert teardowns == [threading.get_ident()]
+    # The render thread's session was removed: its connection is back in the pool.
+    assert not seen["session"].in_transaction()  # type: ignore[attr-defined]
+    assert engine.pool.checkedout() == 0
+
+
+def _principal():  # type: ignore[no-untyped-def]
+    from portal.auth import Principal
+
+    return Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
