@@ -77,6 +77,11 @@ class PortalFlask(Flask):
     relative endpoint resolves against and the script root, none of which changes the URL map;
     so it is built once. Anchors, methods, schemes, external URLs, values that cannot be a key
     and any app with ``url_defaults`` functions (which may read the request) go to Flask.
+
+    A page renders ten templates (its shell and each window), and Flask runs every template
+    context processor again for each, Flask's own twice under a blueprint. They give the same
+    values all through a request (the request, the session, ``g``, the principal's template
+    globals, functions such as ``csrf_token``), so a request runs them once.
     """
 
     url_memo_size = 20_000
@@ -99,6 +104,20 @@ class PortalFlask(Flask):
             self._sync_memo.clear()
         self._sync_memo[func] = sync
         return sync
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        if not has_request_context():
+            super().update_template_context(context)
+            return
+        found: dict[str, Any] | None = g.get("_portal_template_context")
+        if found is None:
+            found = {}
+            super().update_template_context(found)
+            g._portal_template_context = found
+        # The values given to render_template win over the processors', as in Flask.
+        for key, value in found.items():
+            if key not in context:
+                context[key] = value
 
     def url_for(self, endpoint: str, *, _anchor: str | None = None,
                 _method: str | None = None, _scheme: str | None = None,

@@ -100,6 +100,32 @@ def test_template_globals_layer_as_in_jinja_and_stay_live(app) -> None:  # type:
         env.globals.pop("late", None)
 
 
+def test_context_processors_run_once_a_request(app) -> None:  # type: ignore[no-untyped-def]
+    """A page renders ten templates; the context processors' values hold for the whole
+    request, so they are worked out once. What render_template is given still wins, and
+    each request (and each render outside one) gets its own."""
+    from flask import render_template_string
+
+    calls: list[int] = []
+
+    @app.context_processor
+    def counted() -> dict[str, Any]:
+        calls.append(1)
+        return {"shade": f"processor {len(calls)}"}
+
+    with app.test_request_context("/"):
+        first = render_template_string("{{ shade }}|{{ request.path }}")
+        second = render_template_string("{{ shade }}")
+        own = render_template_string("{{ shade }}", shade="caller")
+        assert (first, second, own) == ("processor 1|/", "processor 1", "caller")
+    assert len(calls) == 1
+    with app.test_request_context("/other"):
+        assert render_template_string("{{ shade }}|{{ request.path }}") == "processor 2|/other"
+    with app.app_context():
+        assert render_template_string("{{ shade }}") == "processor 3"
+        assert render_template_string("{{ shade }}") == "processor 4"
+
+
 class Html:
     def __html__(self) -> str:
         return "<i>safe</i>"
