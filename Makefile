@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # One step after the other, even under `make -j`: the steps share the virtualenv.
 .NOTPARALLEL:
 .PHONY: install system services venv translations lint typecheck contracts test pytest \
-        demo demo-ldap bench bench-login bench-oidc bench-live bench-layout bench-todo \
+        demo demo-ldap bench bench-instructions bench-login bench-oidc bench-live bench-layout bench-todo \
         bench-kpi bench-workflow bench-affairs bench-sync bench-trace clean
 
 ## Installation ---------------------------------------------------------------------------
@@ -80,6 +80,10 @@ demo-ldap: install
 # Prints figures (requests/s, latency, worker memory); never fails on a timing.
 bench: install services
 	$(BIN)/python bench/homepage.py
+
+# The same ratios as instructions a served request, under callgrind (steady on a noisy machine).
+bench-instructions: install services
+	$(BIN)/python bench/homepage_instructions.py
 
 # LDAP sign-ins/s and p95 against a bare Flask floor (same run); never fails on a timing.
 bench-login: install services

@@ -47,18 +47,21 @@ def main() -> int:
     parser.add_argument("--profile", nargs="?", const="tottime", metavar="SORT")
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--against", type=Path, help="another checkout to count as well")
+    parser.add_argument("--threaded", action="store_true",
+                        help="render the windows on the render crew's threads, as when served")
     parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--run", help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args()
     if args.run:
-        return measure(args.run, args.pages)
+        return measure(args.run, args.pages, args.threaded)
     with tempfile.TemporaryDirectory(prefix="portal-cold-") as folder:
         env = scratch_portal(Path(folder), args.redis_db)
         if args.instructions:
-            return count_instructions(env, [ROOT, *([args.against] if args.against else [])])
+            return count_instructions(env, [ROOT, *([args.against] if args.against else [])],
+                                      args.threaded)
         mode = ("windows" if args.windows else "sql" if args.sql
                 else f"profile:{args.profile}" if args.profile else "time")
-        return child(env, ROOT, mode, args.pages).returncode
+        return child(env, ROOT, mode, args.pages, args.threaded).returncode
 
 
 def scratch_portal(folder: Path, redis_db: int) -> dict[str, str]:
@@ -79,16 +82,16 @@ def scratch_portal(folder: Path, redis_db: int) -> dict[str, str]:
     return env
 
 
-def child(env: dict[str, str], checkout: Path, mode: str, pages: int,
+def child(env: dict[str, str], checkout: Path, mode: str, pages: int, threaded: bool,
           wrap: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [*(wrap or []), sys.executable, str(Path(__file__).resolve()), "--run", mode,
-           "--pages", str(pages)]
+           "--pages", str(pages), *(["--threaded"] if threaded else [])]
     run_env = {**env, "PYTHONPATH": str(checkout)}
     return subprocess.run(cmd, env=run_env, cwd=checkout, text=True,
                           capture_output=bool(wrap))
 
 
-def count_instructions(env: dict[str, str], checkouts: list[Path]) -> int:
+def count_instructions(env: dict[str, str], checkouts: list[Path], threaded: bool) -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is missing: apt-get install valgrind", file=sys.stderr)
         return 2
@@ -96,7 +99,7 @@ def count_instructions(env: dict[str, str], checkouts: list[Path]) -> int:
     for checkout in checkouts:
         totals = []
         for pages in (20, 60):
-            done = child(env, checkout, "count", pages,
+            done = child(env, checkout, "count", pages, threaded,
                          wrap=["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"])
             found = re.search(r"Collected : (\d+)", done.stderr)
             if done.returncode or not found:
@@ -113,7 +116,7 @@ def count_instructions(env: dict[str, str], checkouts: list[Path]) -> int:
 # --- the measuring child: runs with the checkout under test first on sys.path --------------
 
 
-def measure(mode: str, pages: int) -> int:
+def measure(mode: str, pages: int, threaded: bool) -> int:
     from portal import aggregator
     from portal.app import create_app
 
@@ -122,7 +125,8 @@ def measure(mode: str, pages: int) -> int:
         crew.size += 1
         crew._work()
 
-    aggregator._Crew.hire = hire_inline  # type: ignore[method-assign]
+    if not threaded:
+        aggregator._Crew.hire = hire_inline  # type: ignore[method-assign]
     app = create_app()
     client = app.test_client()
     try:
@@ -136,6 +140,9 @@ def measure(mode: str, pages: int) -> int:
         html = response.get_data(as_text=True)
         if response.status_code != 200 or "window-error" in html:
             raise SystemExit(f"the homepage is not whole: HTTP {response.status_code}")
+        if "跳到正文" not in html:  # the shell's first message: compare Chinese pages only
+            raise SystemExit("the homepage is not in Chinese: are the catalogues compiled in "
+                             "this checkout? (make translations)")
 
     for _ in range(20):
         page()

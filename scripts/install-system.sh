@@ -12,6 +12,7 @@ PACKAGES=(
   nginx                      # reverse proxy with client certificates (the "CA" sign-in path)
   chromium                   # headless browser tests through Playwright
   wrk                        # HTTP load generator for bench/
+  valgrind                   # callgrind instruction counts for bench/ (cold_page, homepage_instructions)
   fonts-wqy-zenhei           # CJK font, so Chinese text shows in screenshots
 )
 
