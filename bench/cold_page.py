@@ -140,7 +140,7 @@ def measure(mode: str, pages: int, threaded: bool) -> int:
         html = response.get_data(as_text=True)
         if response.status_code != 200 or "window-error" in html:
             raise SystemExit(f"the homepage is not whole: HTTP {response.status_code}")
-        if "跳到正文" not in html:  # the shell's first message: compare Chinese pages only
+        if hp.CHINESE_SHELL not in html:
             raise SystemExit("the homepage is not in Chinese: are the catalogues compiled in "
                              "this checkout? (make translations)")
 

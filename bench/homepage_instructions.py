@@ -47,6 +47,7 @@ class Count:
     label: str
     instructions: float  # a request, on average
     size: int  # bytes of the last response
+    target: float | None = None  # the floor / this ratio for the page, if it has one
 
 
 class CountedServer:
@@ -54,43 +55,46 @@ class CountedServer:
 
     def __init__(self, label: str, app: str, env: dict[str, str], cwd: Path,
                  scratch: Path) -> None:
-        self.label = label
-        self.port = hp.free_port()
+        port = hp.free_port()
         self.out = scratch / f"callgrind-{label}"
         self.out.mkdir()
+        log_path = scratch / f"{label}.log"
         cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes",
                f"--callgrind-out-file={self.out}/cg.%p",
-               sys.executable, "-m", "gunicorn", "--bind", f"{hp.HOST}:{self.port}",
+               sys.executable, "-m", "gunicorn", "--bind", f"{hp.HOST}:{port}",
                "--workers", "1", "--worker-class", "gthread", "--threads", "4",
                # Counting requests wait for callgrind's dumps: keep the connection that long.
                "--timeout", "600", "--keep-alive", "600",
-               "--error-logfile", str(scratch / f"{label}.log"), app]
+               "--error-logfile", str(log_path), app]
         hp.log(f"starting {label} under callgrind")
-        self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.server = hp.Server(label, proc, port, log_path)
         self.conn: http.client.HTTPConnection | None = None
         self.cookie: str | None = None
 
     @property
-    def url(self) -> str:
-        return f"http://{hp.HOST}:{self.port}"
+    def label(self) -> str:
+        return self.server.name
 
     def wait_ready(self, path: str) -> None:
         deadline = time.monotonic() + 300  # a Python start under valgrind takes a while
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise hp.BenchError(f"{self.label}: gunicorn exited ({self.proc.returncode})")
+            if self.server.proc.poll() is not None:
+                raise hp.BenchError(f"{self.label}: gunicorn exited "
+                                    f"({self.server.proc.returncode}):\n{self.server.log_tail()}")
             try:
                 self.get(path, expect=None)
                 return
             except hp.BenchError:
                 time.sleep(1)
-        raise hp.BenchError(f"{self.label}: not answering after 300 s")
+        raise hp.BenchError(f"{self.label}: not answering after 300 s:\n"
+                            f"{self.server.log_tail()}")
 
     def get(self, path: str = "/", expect: int | None = 200) -> bytes:
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(hp.HOST, self.port, timeout=600)
+            self.conn = http.client.HTTPConnection(hp.HOST, self.server.port, timeout=600)
         headers = {"Cookie": f"portal_session={self.cookie}"} if self.cookie else {}
         try:
             self.conn.request("GET", path, headers=headers)
@@ -105,8 +109,7 @@ class CountedServer:
         return body
 
     def worker(self) -> int:
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        pids = [int(p) for p in children.read_text().split()]
+        pids = self.server.workers()
         if len(pids) != 1:
             raise hp.BenchError(f"{self.label}: expected one gunicorn worker, found {pids}")
         return pids[0]
@@ -134,7 +137,7 @@ class CountedServer:
     def stop(self) -> None:
         if self.conn is not None:
             self.conn.close()
-        hp.stop(hp.Server(self.label, self.proc, self.port, Path("/dev/null")))
+        hp.stop(self.server)
 
 
 @contextmanager
@@ -148,7 +151,8 @@ def counted(label: str, app: str, env: dict[str, str], cwd: Path, scratch: Path,
         server.stop()
 
 
-def count(server: CountedServer, requests: int, warmup: int) -> Count:
+def count(server: CountedServer, requests: int, warmup: int,
+          target: float | None = None) -> Count:
     body = b""
     for _ in range(warmup):
         body = server.get()
@@ -157,7 +161,7 @@ def count(server: CountedServer, requests: int, warmup: int) -> Count:
     for _ in range(requests):
         body = server.get()
     spent = server.instructions_so_far(pid) - start
-    return Count(server.label, spent / requests, len(body))
+    return Count(server.label, spent / requests, len(body), target)
 
 
 def check_page(label: str, body: bytes) -> None:
@@ -166,7 +170,7 @@ def check_page(label: str, body: bytes) -> None:
         raise hp.BenchError(f"{label}: the session cookie shows the login form")
     if 'class="window-error"' in html:
         raise hp.BenchError(f"{label}: a window failed (timed out under valgrind?)")
-    if "跳到正文" not in html:  # the shell's first message: compare Chinese pages only
+    if hp.CHINESE_SHELL not in html:
         raise hp.BenchError(f"{label}: the page is not in Chinese (catalogues not compiled in "
                             "that checkout? make translations)")
 
@@ -218,25 +222,25 @@ def _measure(ours: argparse.Namespace, args: argparse.Namespace, scratch: Path) 
     with counted("floor", "hello_app:app", hello_env, scratch, scratch, "/") as server:
         counts.append(count(server, ours.requests, ours.warmup))
     cold = {"PORTAL_PORTLET_CACHE": "false"}
-    targets = [("portal-warm", hp.ROOT, {}), ("portal-cold", hp.ROOT, cold)]
-    targets += [(f"cold-against-{n}", tree.resolve(), cold)
+    targets = [("portal-warm", hp.ROOT, {}, hp.TARGET_WARM_RATIO),
+               ("portal-cold", hp.ROOT, cold, hp.TARGET_COLD_RATIO)]
+    targets += [(f"cold-against-{n}", tree.resolve(), cold, hp.TARGET_COLD_RATIO)
                 for n, tree in enumerate(ours.against, 1)]
-    for label, tree, settings in targets:
+    for label, tree, settings, target in targets:
         server_env = {**hp.portal_env(env, scratch, label, **SLOW_MACHINE, **settings),
                       "PYTHONPATH": str(tree)}
         with counted(label, "portal.wsgi:app", server_env, tree, scratch, "/login") as server:
-            server.cookie = hp.sign_in(server.url, hp.USERNAME, args.password)
+            server.cookie = hp.sign_in(server.server.url, hp.USERNAME, args.password)
             check_page(label, server.get())
-            counts.append(count(server, ours.requests, ours.warmup))
+            counts.append(count(server, ours.requests, ours.warmup, target))
             check_page(label, server.get())
     hp.flush_redis(args)
-    report(counts, ours, targets)
+    report(counts, ours)
     hp.log(f"done in {time.monotonic() - started:.0f} s")
     return 0
 
 
-def report(counts: list[Count], ours: argparse.Namespace,
-           targets: list[tuple[str, Path, dict[str, str]]]) -> None:
+def report(counts: list[Count], ours: argparse.Namespace) -> None:
     floor = counts[0].instructions
     print()
     print(f"Instructions a served request — gunicorn gthread, one worker, under callgrind; "
@@ -244,25 +248,17 @@ def report(counts: list[Count], ours: argparse.Namespace,
     print()
     print(f"{'':24s}{'instructions':>14s}{'bytes':>10s}{'floor / this':>14s}  target")
     print("-" * 80)
-    targets_by_label = {"portal-warm": hp.TARGET_WARM_RATIO, "portal-cold": hp.TARGET_COLD_RATIO}
-    trees = {label: tree for label, tree, _settings in targets}
     for c in counts:
         ratio = floor / c.instructions
-        target = targets_by_label.get(c.label)
-        if c.label.startswith("cold-against"):
-            target = hp.TARGET_COLD_RATIO
-        verdict = "" if target is None else (
-            f">= {100 * target:.1f} %: " + ("met" if ratio >= target else "NOT met"))
+        verdict = "" if c.target is None else (
+            f">= {100 * c.target:.1f} %: " + ("met" if ratio >= c.target else "NOT met"))
         print(f"{c.label:24s}{c.instructions / 1e6:>13.2f}M{c.size:>10,d}{100 * ratio:>12.1f} %  "
               f"{verdict}")
-    for label, tree in trees.items():
-        if label.startswith("cold-against"):
-            print(f"  {label}: {tree}")
-    if ours.against:
-        cold = next(c for c in counts if c.label == "portal-cold").instructions
-        for c in counts:
-            if c.label.startswith("cold-against"):
-                print(f"portal-cold / {c.label}: {cold / c.instructions:.3f}")
+    cold = next(c for c in counts if c.label == "portal-cold").instructions
+    for n, tree in enumerate(ours.against, 1):
+        against = next(c for c in counts if c.label == f"cold-against-{n}")
+        print(f"  cold-against-{n}: {tree.resolve()}; portal-cold / cold-against-{n}: "
+              f"{cold / against.instructions:.3f}")
     print()
     print("The issue's targets are stated in requests/s (bench/homepage.py); instructions "
           "leave out the kernel's share (sockets, threads), which the floor has too.")
