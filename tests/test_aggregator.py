@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 
 from tests.conftest import Auth, Org, make_app, seed_org
 from tests.plugins import misbehaving
+
+if TYPE_CHECKING:
+    from portal.auth import Principal
 
 LAYOUT = """
 post: inspector
@@ -160,7 +164,6 @@ def test_a_window_done_after_its_own_deadline_is_a_timeout(bad_app: Flask) -> No
     open, but each window is judged against its own: one that finishes after its deadline,
     while the page still waits for a slower window, is a timeout, not its late output."""
     from portal.aggregator import WindowRequest
-    from portal.auth import Principal
     from portal.portlet import CachePolicy, Portlet
 
     def late(_ctx: object) -> str:
@@ -177,10 +180,9 @@ def test_a_window_done_after_its_own_deadline_is_a_timeout(bad_app: Flask) -> No
         WindowRequest("patient", Portlet(id="t_patient", title="Patient", render=patient,
                                          timeout=3.0, cache=CachePolicy(ttl=0)), {}),
     ]
-    principal = Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
     with bad_app.test_request_context("/"):
         out = bad_app.extensions["portal"].aggregator.render(
-            windows, principal, "zh_CN", keys=[None, None])
+            windows, _principal(), "zh_CN", keys=[None, None])
     by_id = {w.window_id: w for w in out}
     assert by_id["late"].status == "timeout"
     assert "too late" not in by_id["late"].html
@@ -197,13 +199,16 @@ def test_every_timeout_can_be_scaled_for_a_slow_machine(tmp_path) -> None:  # ty
     app.extensions["portal"].db.engine.dispose()
 
 
-def _render_direct(app: Flask, windows: list) -> dict:  # type: ignore[type-arg]
+def _principal() -> Principal:
     from portal.auth import Principal
 
-    principal = Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
+    return Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
+
+
+def _render_direct(app: Flask, windows: list) -> dict:  # type: ignore[type-arg]
     with app.test_request_context("/"):
         out = app.extensions["portal"].aggregator.render(
-            windows, principal, "zh_CN", keys=[None] * len(windows))
+            windows, _principal(), "zh_CN", keys=[None] * len(windows))
     return {w.window_id: w for w in out}
 
 
@@ -327,9 +332,3 @@ def test_render_threads_work_in_the_page_request(bad_app: Flask) -> None:
     # The render thread's session was removed: its connection is back in the pool.
     assert not seen["session"].in_transaction()  # type: ignore[attr-defined]
     assert engine.pool.checkedout() == 0
-
-
-def _principal():  # type: ignore[no-untyped-def]
-    from portal.auth import Principal
-
-    return Principal(person_id=1, username="zg", display_name="ZG", org_unit_id=None)
